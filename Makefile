@@ -1,0 +1,67 @@
+# GovHub — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+MANAGE := $(PY) src/manage.py
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format install install-test migrate demo worker serve bench clean chromium messages
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 (python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet -e '.[test]'
+	touch $(STAMP) $@
+
+install: $(STAMP)
+install-test: $(TEST_STAMP)
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+## make run: install, migrate, load the demo district once, start the worker and serve on :8000
+run: migrate
+	$(MANAGE) demo_load --if-empty
+	@$(MANAGE) demo_logins
+	@echo "GovHub: http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
+	@set -m; $(MANAGE) govhub_worker & WORKER=$$!; \
+	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/bin/gunicorn --chdir src govhub.wsgi:application --bind $(HOST):$(PORT) \
+	    --workers 2 --threads 4 --access-logfile - --graceful-timeout 5
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "安装 Debian chromium（浏览器测试需要）..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || echo "WARNING: chromium could not be installed; browser tests will be skipped"; \
+	fi
+
+lint: install-test
+	$(VENV)/bin/ruff check src bench
+	$(VENV)/bin/ruff format --check src bench
+
+format: install-test
+	$(VENV)/bin/ruff format src bench
+	$(VENV)/bin/ruff check --fix src bench
+
+## make test: lint, then the whole suite (SQLite by default; PostgreSQL with DATABASE_URL=postgres://...)
+test: install-test chromium lint
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install-test
+	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) var/static

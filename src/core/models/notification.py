@@ -1,0 +1,3 @@
+"""notification models (filled by the core services work)."""
+
+__all__: list[str] = []

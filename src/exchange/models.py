@@ -1,0 +1,1 @@
+"""Models of the exchange app (see DESIGN.md)."""

@@ -1,0 +1,11 @@
+#!/usr/bin/env python
+"""GovHub command line: every operator task is a manage.py command."""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govhub.settings.base")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
