@@ -1,0 +1,46 @@
+"""Who may do what in the exchange (S§29, S§34-36)."""
+
+from __future__ import annotations
+
+from accounts.roles import Role
+
+CONSUMER_ROLES = (Role.UNIT_USER, Role.DATA_OFFICER, Role.UNIT_ADMIN)
+
+
+def is_center_staff(user) -> bool:
+    return bool(
+        user
+        and user.is_authenticated
+        and user.unit.kind == "center"
+        and user.has_role(Role.CENTER_ADMIN, Role.CENTER_REVIEWER)
+    )
+
+
+def can_request_access(user) -> bool:
+    """A unit's users ask for data on behalf of their unit."""
+    return bool(
+        user and user.is_authenticated and user.unit.kind == "unit" and user.has_role(*CONSUMER_ROLES)
+    )
+
+
+def can_answer_as_provider(user, resource) -> bool:
+    """The provider unit's data officer (or unit admin) gives the provider's opinion (S§29)."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.unit_id == resource.provider_id
+        and user.has_role(Role.DATA_OFFICER, Role.UNIT_ADMIN)
+    )
+
+
+def can_manage_grant(user, grant) -> bool:
+    """Center staff manage all grants; the provider's data officer may suspend or revoke its own."""
+    return is_center_staff(user) or can_answer_as_provider(user, grant.resource)
+
+
+def can_read_usage(user, resource=None) -> bool:
+    if is_center_staff(user) or (
+        user and user.is_authenticated and user.has_role(Role.AUDITOR, Role.AUDIT_ADMIN)
+    ):
+        return True
+    return bool(resource is not None and user.unit_id == resource.provider_id)

@@ -1,0 +1,121 @@
+"""Reads of the exchange, always scoped to the acting user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.models import Resource, ResourceStatus
+from core.errors import NotFound, PermissionDenied
+
+from .errors import ExchangeError
+from .masking import masker_for
+from .models import AccessRequest, Grant, GrantStatus, PurposeCategory
+from .permissions import can_read_usage, is_center_staff
+
+
+def grant_list(*, user) -> QuerySet[Grant]:
+    """Center: all grants. A unit: grants it holds ("my grants") and grants on resources it
+    provides ("who uses my data"). Nobody else's."""
+    qs = Grant.objects.select_related("resource", "consumer", "resource__provider")
+    if is_center_staff(user):
+        return qs
+    if not user.is_authenticated:
+        return qs.none()
+    return qs.filter(Q(consumer_id=user.unit_id) | Q(resource__provider_id=user.unit_id))
+
+
+def grant_get(*, user, pk: int) -> Grant:
+    try:
+        return grant_list(user=user).get(pk=pk)
+    except Grant.DoesNotExist:
+        raise NotFound()
+
+
+def access_request_list(*, user) -> QuerySet[AccessRequest]:
+    qs = AccessRequest.objects.select_related("resource", "consumer", "resource__provider", "requested_by")
+    if is_center_staff(user):
+        return qs
+    if not user.is_authenticated:
+        return qs.none()
+    return qs.filter(Q(consumer_id=user.unit_id) | Q(resource__provider_id=user.unit_id))
+
+
+def access_request_get(*, user, pk: int) -> AccessRequest:
+    try:
+        return access_request_list(user=user).get(pk=pk)
+    except AccessRequest.DoesNotExist:
+        raise NotFound()
+
+
+@dataclass
+class AccessContext:
+    """What one read may return: the live grant, the granted items (DataItems, in catalog order)
+    and how each is masked."""
+
+    grant: Grant
+    resource: Resource
+    items: list = field(default_factory=list)
+    maskers: dict = field(default_factory=dict)
+    purpose_category: str = ""
+    purpose_detail: str = ""
+
+
+def published_resource_by_code(code: str) -> Resource:
+    """A published resource by its code, or 404 (the public catalog shows the same)."""
+    res = (
+        Resource.objects.filter(code=code, status=ResourceStatus.PUBLISHED).select_related("provider").first()
+    )
+    if res is None:
+        raise NotFound(ExchangeError.NOT_PUBLISHED, _("资源不存在或尚未发布。"))
+    return res
+
+
+def access_check(
+    *, user, resource: Resource, channel: str, purpose: str, purpose_detail: str = "", api_client=None
+) -> AccessContext:
+    """The one door (DESIGN rule 2): a live grant of the caller's unit for this resource, this
+    channel and this purpose — and, if the grant names systems, this API client. Refusals say
+    nothing about the data (no counts, no hints)."""
+    if purpose not in PurposeCategory.values:
+        raise PermissionDenied(
+            ExchangeError.BAD_PURPOSE,
+            _(
+                "每次调用都须声明用途（X-Purpose：administrative_basis、work_reference、data_check 或 business_collaboration）。"
+            ),
+        )
+    today = timezone.localdate()
+    grants = Grant.objects.filter(
+        resource=resource,
+        consumer_id=user.unit_id,
+        status=GrantStatus.ACTIVE,
+        valid_from__lte=today,
+        valid_to__gte=today,
+    ).order_by("-id")
+    live = [g for g in grants if g.allows_channel(channel)]
+    if api_client is not None:
+        live = [g for g in live if not g.api_client_ids or api_client.pk in g.api_client_ids]
+    if not live:
+        raise PermissionDenied(ExchangeError.NO_GRANT, _("本单位没有该资源在此共享方式下的有效授权。"))
+    matching = [g for g in live if g.purpose_category == purpose]
+    if not matching:
+        raise PermissionDenied(ExchangeError.PURPOSE_MISMATCH, _("声明的用途与授权用途不一致。"))
+    grant = matching[0]
+    granted = set(grant.items)
+    items = [i for i in resource.items.all() if i.code in granted]
+    maskers = {} if grant.allow_plain else {i.code: masker_for(i) for i in items if masker_for(i)}
+    return AccessContext(
+        grant=grant,
+        resource=resource,
+        items=items,
+        maskers=maskers,
+        purpose_category=purpose,
+        purpose_detail=purpose_detail[:200],
+    )
+
+
+def usage_visible(*, user, resource: Resource | None = None) -> bool:
+    return can_read_usage(user, resource)

@@ -1,0 +1,269 @@
+"""Grants and conditional access requests (S§28-31)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import time_machine
+
+from accounts.roles import Role
+from catalog.models import SharingType
+from core.errors import Conflict, Invalid, NotFound, PermissionDenied
+from core.models import AuditEvent
+from exchange import selectors, services
+from exchange.models import AccessRequestStatus, Grant, GrantStatus
+
+from .factories import published_resource
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def provider(make_unit):
+    return make_unit(name="芙蓉公安分局")
+
+
+@pytest.fixture
+def consumer_unit(make_unit):
+    return make_unit(name="芙蓉区民政局")
+
+
+@pytest.fixture
+def consumer(make_user, consumer_unit):
+    return make_user(unit=consumer_unit, roles=[Role.UNIT_USER])
+
+
+@pytest.fixture
+def provider_officer(make_user, provider):
+    return make_user(unit=provider, roles=[Role.DATA_OFFICER])
+
+
+@pytest.fixture
+def reviewer(make_user, center):
+    return make_user(unit=center, roles=[Role.CENTER_REVIEWER])
+
+
+def _obtain(resource, by, **kw):
+    args = dict(
+        resource=resource,
+        by=by,
+        items=["sfzh", "xm"],
+        purpose_category="data_check",
+        purpose="低保资格核对",
+        channels=["online_query"],
+    )
+    args.update(kw)
+    return services.grant_obtain_unconditional(**args)
+
+
+def _submit(resource, by, **kw):
+    args = dict(
+        resource=resource,
+        by=by,
+        purpose_category="administrative_basis",
+        purpose="社会救助家庭经济状况核对",
+        basis="《社会救助暂行办法》第十一条",
+        items=["sfzh", "xm", "jd"],
+        channels=["online_query", "batch_download"],
+        valid_from=date(2026, 12, 1),
+        valid_to=date(2027, 11, 30),
+    )
+    args.update(kw)
+    return services.access_request_submit(**args)
+
+
+def test_unconditional_grant_is_issued_at_once_and_audited_s29(provider, consumer):
+    res = published_resource(provider=provider)
+    grant = _obtain(res, consumer)
+    assert grant.status == GrantStatus.ACTIVE and grant.consumer == consumer.unit
+    assert grant.items == ["sfzh", "xm"]
+    ev = AuditEvent.objects.get(action="exchange.grant.obtain")
+    assert ev.purpose == "低保资格核对" and ev.target_id == str(grant.pk)
+
+
+def test_unconditional_grant_refused_for_conditional_resource(provider, consumer):
+    res = published_resource(provider=provider, sharing_type=SharingType.CONDITIONAL)
+    with pytest.raises(Conflict):
+        _obtain(res, consumer)
+    assert not Grant.objects.exists()
+
+
+def test_not_shared_resource_cannot_be_requested_and_shows_legal_basis_s29(provider, consumer):
+    res = published_resource(provider=provider, sharing_type=SharingType.NOT_SHARED)
+    with pytest.raises(Conflict) as exc:
+        _submit(res, consumer)
+    assert "个人信息保护法" in exc.value.message
+    with pytest.raises(Conflict):
+        _obtain(res, consumer)
+    assert not AuditEvent.objects.filter(action__startswith="exchange.").exists()
+
+
+@pytest.mark.parametrize(
+    "kw,field",
+    [
+        ({"items": []}, "items"),
+        ({"items": ["nope"]}, "items"),
+        ({"channels": ["carrier_pigeon"]}, "channels"),
+        ({"purpose_category": "curiosity"}, "purpose"),
+        ({"purpose": "看看"}, "purpose"),
+    ],
+)
+def test_bad_request_input_is_refused_with_clear_error(provider, consumer, kw, field):
+    res = published_resource(provider=provider)
+    with pytest.raises(Invalid) as exc:
+        _obtain(res, consumer, **kw)
+    assert exc.value.message
+    assert not Grant.objects.exists()
+
+
+def test_center_staff_and_oversight_cannot_obtain_grants(provider, reviewer, make_user, make_unit):
+    res = published_resource(provider=provider)
+    with pytest.raises(PermissionDenied):
+        _obtain(res, reviewer)
+    sysadmin = make_user(unit=reviewer.unit, roles=[Role.SYS_ADMIN])
+    with pytest.raises(PermissionDenied):
+        _obtain(res, sysadmin)
+
+
+def test_own_resource_needs_no_grant(provider, provider_officer):
+    res = published_resource(provider=provider)
+    with pytest.raises(Invalid):
+        _obtain(res, provider_officer)
+
+
+def test_conditional_request_full_flow_provider_opinion_then_center_approves_narrower(
+    provider, consumer, provider_officer, reviewer
+):
+    res = published_resource(provider=provider, sharing_type=SharingType.CONDITIONAL)
+    with time_machine.travel("2026-11-26 10:00 +0800", tick=False):
+        req = _submit(res, consumer)
+        assert req.status == AccessRequestStatus.PROVIDER_OPINION
+        req = services.access_request_provider_opinion(
+            access_request=req, by=provider_officer, agrees=True, opinion="同意，仅限户籍在本区人员"
+        )
+        assert req.status == AccessRequestStatus.CENTER_DECISION
+        with pytest.raises(Invalid):  # narrower without reason
+            services.access_request_decide(
+                access_request=req, by=reviewer, approve=True, items=["sfzh", "xm"]
+            )
+        with pytest.raises(Invalid):  # wider than asked
+            services.access_request_decide(
+                access_request=req, by=reviewer, approve=True, items=["sfzh", "lxdh"], reason="需要电话"
+            )
+        req = services.access_request_decide(
+            access_request=req,
+            by=reviewer,
+            approve=True,
+            items=["sfzh", "xm"],
+            reason="所属街道非必要",
+            row_filter={"xm": ["张三"]},
+        )
+    grant = Grant.objects.get(request=req)
+    assert req.status == AccessRequestStatus.APPROVED
+    assert grant.items == ["sfzh", "xm"] and grant.row_filter == {"xm": ["张三"]}
+    assert grant.valid_to == date(2027, 11, 30)
+    with pytest.raises(Conflict):  # decided once only
+        services.access_request_decide(access_request=req, by=reviewer, approve=False, reason="重复")
+
+
+def test_only_the_provider_unit_gives_the_opinion_and_only_the_center_decides(
+    provider, consumer, provider_officer, reviewer, make_user, make_unit
+):
+    res = published_resource(provider=provider, sharing_type=SharingType.CONDITIONAL)
+    req = _submit(res, consumer)
+    other_officer = make_user(unit=make_unit(), roles=[Role.DATA_OFFICER])
+    for who in (consumer, other_officer, reviewer):
+        with pytest.raises(PermissionDenied):
+            services.access_request_provider_opinion(access_request=req, by=who, agrees=True, opinion="ok")
+    for who in (consumer, provider_officer):
+        with pytest.raises(PermissionDenied):
+            services.access_request_decide(access_request=req, by=who, approve=True)
+    req.refresh_from_db()
+    assert req.status == AccessRequestStatus.PROVIDER_OPINION
+
+
+def test_refusal_needs_reasons_and_creates_no_grant(provider, consumer, reviewer):
+    res = published_resource(provider=provider, sharing_type=SharingType.CONDITIONAL)
+    req = _submit(res, consumer)
+    with pytest.raises(Invalid):
+        services.access_request_decide(access_request=req, by=reviewer, approve=False)
+    req = services.access_request_decide(
+        access_request=req, by=reviewer, approve=False, reason="用途与职责无关"
+    )
+    assert req.status == AccessRequestStatus.REFUSED and not Grant.objects.exists()
+
+
+def test_suspend_resume_revoke_with_reason_and_immediate_effect(provider, consumer, reviewer):
+    res = published_resource(provider=provider)
+    grant = _obtain(res, consumer)
+    with pytest.raises(PermissionDenied):
+        services.grant_suspend(grant=grant, by=consumer, reason="自己暂停")
+    with pytest.raises(Invalid):
+        services.grant_suspend(grant=grant, by=reviewer, reason="")
+    grant = services.grant_suspend(grant=grant, by=reviewer, reason="疑似超范围使用")
+    with pytest.raises(PermissionDenied):
+        selectors.access_check(user=consumer, resource=res, channel="online_query", purpose="data_check")
+    grant = services.grant_resume(grant=grant, by=reviewer, reason="核查无误")
+    assert selectors.access_check(user=consumer, resource=res, channel="online_query", purpose="data_check")
+    grant = services.grant_revoke(grant=grant, by=reviewer, reason="职责调整")
+    with pytest.raises(Conflict):
+        services.grant_resume(grant=grant, by=reviewer, reason="恢复")
+    with pytest.raises(PermissionDenied):
+        selectors.access_check(user=consumer, resource=res, channel="online_query", purpose="data_check")
+
+
+def test_narrow_never_widens(provider, consumer, reviewer):
+    res = published_resource(provider=provider)
+    grant = _obtain(res, consumer)
+    with pytest.raises(Invalid):
+        services.grant_narrow(grant=grant, by=reviewer, reason="扩大", items=["sfzh", "xm", "jd"])
+    grant = services.grant_narrow(grant=grant, by=reviewer, reason="最小必要", items=["sfzh"])
+    assert grant.items == ["sfzh"]
+
+
+def test_expiry_sweep_expires_and_gives_notice_once(provider, consumer):
+    res = published_resource(provider=provider)
+    with time_machine.travel("2026-01-05 09:00 +0800", tick=False):
+        old = _obtain(res, consumer, valid_to=date(2026, 1, 31))
+        soon = _obtain(res, consumer, valid_to=date(2026, 2, 10))
+    result = services.grant_expiry_sweep(today=date(2026, 2, 1))
+    assert result == {"expired": 1, "noticed": 1}
+    assert services.grant_expiry_sweep(today=date(2026, 2, 1)) == {"expired": 0, "noticed": 0}
+    old.refresh_from_db()
+    soon.refresh_from_db()
+    assert old.status == GrantStatus.EXPIRED and soon.status == GrantStatus.ACTIVE
+
+
+def test_access_check_requires_matching_purpose_channel_and_unit(provider, consumer, make_user, make_unit):
+    res = published_resource(provider=provider)
+    _obtain(res, consumer)
+    ctx = selectors.access_check(user=consumer, resource=res, channel="online_query", purpose="data_check")
+    assert [i.code for i in ctx.items] == ["sfzh", "xm"]
+    assert set(ctx.maskers) == {"sfzh", "xm"}
+    with pytest.raises(PermissionDenied):  # wrong purpose
+        selectors.access_check(user=consumer, resource=res, channel="online_query", purpose="work_reference")
+    with pytest.raises(PermissionDenied):  # no purpose
+        selectors.access_check(user=consumer, resource=res, channel="online_query", purpose="")
+    with pytest.raises(PermissionDenied):  # channel not granted
+        selectors.access_check(user=consumer, resource=res, channel="batch_download", purpose="data_check")
+    stranger = make_user(unit=make_unit(), roles=[Role.UNIT_USER])
+    with pytest.raises(PermissionDenied):  # another unit's grant does not count
+        selectors.access_check(user=stranger, resource=res, channel="online_query", purpose="data_check")
+
+
+def test_unpublished_or_unknown_code_is_404(provider):
+    with pytest.raises(NotFound):
+        selectors.published_resource_by_code("nope")
+
+
+def test_grant_lists_are_scoped(provider, consumer, provider_officer, reviewer, make_user, make_unit):
+    res = published_resource(provider=provider)
+    grant = _obtain(res, consumer)
+    stranger = make_user(unit=make_unit(), roles=[Role.DATA_OFFICER])
+    assert list(selectors.grant_list(user=consumer)) == [grant]
+    assert list(selectors.grant_list(user=provider_officer)) == [grant]
+    assert list(selectors.grant_list(user=reviewer)) == [grant]
+    assert list(selectors.grant_list(user=stranger)) == []
+    with pytest.raises(NotFound):
+        selectors.grant_get(user=stranger, pk=grant.pk)
