@@ -1,4 +1,19 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "exchange-api"
-urlpatterns: list = []
+urlpatterns = [
+    path("grants/", views.GrantListApi.as_view(), name="grant-list"),
+    path("grants/obtain/", views.GrantObtainApi.as_view(), name="grant-obtain"),
+    path("grants/<int:pk>/", views.GrantDetailApi.as_view(), name="grant-detail"),
+    path("grants/<int:pk>/suspend/", views.GrantSuspendApi.as_view(), name="grant-suspend"),
+    path("grants/<int:pk>/resume/", views.GrantResumeApi.as_view(), name="grant-resume"),
+    path("grants/<int:pk>/revoke/", views.GrantRevokeApi.as_view(), name="grant-revoke"),
+    path("grants/<int:pk>/narrow/", views.GrantNarrowApi.as_view(), name="grant-narrow"),
+    path("grants/<int:pk>/renew/", views.GrantRenewApi.as_view(), name="grant-renew"),
+    path("requests/", views.AccessRequestListApi.as_view(), name="request-list"),
+    path("requests/<int:pk>/", views.AccessRequestDetailApi.as_view(), name="request-detail"),
+    path("requests/<int:pk>/opinion/", views.AccessRequestOpinionApi.as_view(), name="request-opinion"),
+    path("requests/<int:pk>/decide/", views.AccessRequestDecideApi.as_view(), name="request-decide"),
+]
