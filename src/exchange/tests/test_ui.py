@@ -1,0 +1,78 @@
+"""Exchange pages through the real stack (session, CSRF-exempt test client)."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.roles import Role
+from catalog.models import SharingType
+from exchange.models import AccessRequest, Grant
+
+from .factories import published_resource
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def provider(make_unit):
+    return make_unit(name="芙蓉公安分局")
+
+
+@pytest.fixture
+def consumer(make_user, make_unit):
+    return make_user(unit=make_unit(name="芙蓉区民政局"), roles=[Role.UNIT_USER])
+
+
+def test_unconditional_apply_page_issues_grant_and_shows_it(client, provider, consumer):
+    res = published_resource(provider=provider)
+    client.force_login(consumer)
+    page = client.get(f"/exchange/apply/{res.code}/")
+    assert page.status_code == 200 and "获取无条件共享" in page.content.decode()
+    resp = client.post(
+        f"/exchange/apply/{res.code}/",
+        {
+            "items": ["sfzh"],
+            "purpose_category": "data_check",
+            "purpose": "低保资格核对",
+            "channels": ["online_query"],
+        },
+    )
+    grant = Grant.objects.get()
+    assert resp.status_code == 302 and resp["Location"] == f"/exchange/grants/{grant.pk}/"
+    assert res.name in client.get("/exchange/grants/").content.decode()
+
+
+def test_apply_form_errors_are_shown_beside_fields_and_nothing_is_stored(client, provider, consumer):
+    res = published_resource(provider=provider, sharing_type=SharingType.CONDITIONAL)
+    client.force_login(consumer)
+    resp = client.post(f"/exchange/apply/{res.code}/", {"purpose_category": "data_check", "purpose": "核对"})
+    assert resp.status_code == 400
+    body = resp.content.decode()
+    assert "invalid-feedback" in body
+    assert not AccessRequest.objects.exists()
+
+
+def test_not_shared_page_shows_the_legal_basis(client, provider, consumer):
+    res = published_resource(provider=provider, sharing_type=SharingType.NOT_SHARED)
+    client.force_login(consumer)
+    resp = client.get(f"/exchange/apply/{res.code}/")
+    assert resp.status_code == 409
+    assert "个人信息保护法" in resp.content.decode()
+
+
+def test_other_units_cannot_open_a_grant_page(client, provider, consumer, make_user, make_unit):
+    res = published_resource(provider=provider)
+    client.force_login(consumer)
+    client.post(
+        f"/exchange/apply/{res.code}/",
+        {
+            "items": ["sfzh"],
+            "purpose_category": "data_check",
+            "purpose": "低保资格核对",
+            "channels": ["online_query"],
+        },
+    )
+    grant = Grant.objects.get()
+    stranger = make_user(unit=make_unit(), roles=[Role.DATA_OFFICER])
+    client.force_login(stranger)
+    assert client.get(f"/exchange/grants/{grant.pk}/").status_code == 404

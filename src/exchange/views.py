@@ -1,0 +1,182 @@
+"""Exchange pages: my grants, who uses my data, applying for access, answering and deciding."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+
+from catalog.models import Resource, ResourceStatus, SharingType
+from core.errors import DomainError, NotFound
+from exchange import selectors, services
+from exchange.forms import AccessRequestForm, DecideForm, ObtainForm, OpinionForm, ReasonForm
+from exchange.permissions import can_answer_as_provider, can_manage_grant, can_request_access, is_center_staff
+
+
+def _published(code: str) -> Resource:
+    res = (
+        Resource.objects.filter(code=code, status=ResourceStatus.PUBLISHED).select_related("provider").first()
+    )
+    if res is None:
+        raise NotFound()
+    return res
+
+
+def _page(request, qs, per=25):
+    return Paginator(qs, per).get_page(request.GET.get("page"))
+
+
+class GrantListView(LoginRequiredMixin, View):
+    """ "我的授权" (consumer), "谁在使用我的数据" (provider), all grants (center)."""
+
+    def get(self, request):
+        user = request.user
+        scope = request.GET.get("scope") or ("all" if is_center_staff(user) else "mine")
+        qs = selectors.grant_list(user=user)
+        if scope == "mine":
+            qs = qs.filter(consumer_id=user.unit_id)
+        elif scope == "provided":
+            qs = qs.filter(resource__provider_id=user.unit_id)
+        if request.GET.get("status"):
+            qs = qs.filter(status=request.GET["status"])
+        return render(
+            request,
+            "exchange/grant_list.html",
+            {"page": _page(request, qs), "scope": scope, "is_center": is_center_staff(user)},
+        )
+
+
+class GrantDetailView(LoginRequiredMixin, View):
+    def get(self, request, pk: int):
+        grant = selectors.grant_get(user=request.user, pk=pk)
+        return render(
+            request,
+            "exchange/grant_detail.html",
+            {"grant": grant, "can_manage": can_manage_grant(request.user, grant), "form": ReasonForm()},
+        )
+
+    def post(self, request, pk: int):
+        grant = selectors.grant_get(user=request.user, pk=pk)
+        action = request.POST.get("action")
+        fn = {
+            "suspend": services.grant_suspend,
+            "resume": services.grant_resume,
+            "revoke": services.grant_revoke,
+        }.get(action)
+        form = ReasonForm(request.POST)
+        if fn is None or not form.is_valid():
+            messages.error(request, _("请填写原因。"))
+            return redirect("exchange:grant-detail", pk=pk)
+        try:
+            fn(grant=grant, by=request.user, reason=form.cleaned_data["reason"], request=request)
+            messages.success(request, _("操作已完成。"))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("exchange:grant-detail", pk=pk)
+
+
+class AccessApplyView(LoginRequiredMixin, View):
+    """One page for both sharing types: unconditional → grant at once; conditional → request."""
+
+    def _ctx(self, resource, form):
+        return {
+            "resource": resource,
+            "form": form,
+            "conditional": resource.sharing_type == SharingType.CONDITIONAL,
+        }
+
+    def get(self, request, code: str):
+        resource = _published(code)
+        if resource.sharing_type == SharingType.NOT_SHARED:
+            return render(request, "exchange/not_shared.html", {"resource": resource}, status=409)
+        if not can_request_access(request.user):
+            raise NotFound()
+        cls = AccessRequestForm if resource.sharing_type == SharingType.CONDITIONAL else ObtainForm
+        return render(request, "exchange/apply.html", self._ctx(resource, cls(resource=resource)))
+
+    def post(self, request, code: str):
+        resource = _published(code)
+        conditional = resource.sharing_type == SharingType.CONDITIONAL
+        cls = AccessRequestForm if conditional else ObtainForm
+        form = cls(request.POST, resource=resource)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                if conditional:
+                    req = services.access_request_submit(
+                        resource=resource, by=request.user, request=request,
+                        purpose_category=d["purpose_category"], purpose=d["purpose"], basis=d["basis"],
+                        items=d["items"], channels=d["channels"], valid_from=d.get("valid_from"),
+                        valid_to=d.get("valid_to"),
+                    )  # fmt: skip
+                    messages.success(request, _("申请已提交，提供单位将在 10 个工作日内答复。"))
+                    return redirect("exchange:request-detail", pk=req.pk)
+                grant = services.grant_obtain_unconditional(
+                    resource=resource, by=request.user, request=request,
+                    purpose_category=d["purpose_category"], purpose=d["purpose"], items=d["items"],
+                    channels=d["channels"], valid_to=d.get("valid_to"),
+                )  # fmt: skip
+                messages.success(request, _("已获得共享授权。"))
+                return redirect("exchange:grant-detail", pk=grant.pk)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+        return render(request, "exchange/apply.html", self._ctx(resource, form), status=400)
+
+
+class AccessRequestListView(LoginRequiredMixin, View):
+    def get(self, request):
+        qs = selectors.access_request_list(user=request.user)
+        if request.GET.get("status"):
+            qs = qs.filter(status=request.GET["status"])
+        return render(request, "exchange/request_list.html", {"page": _page(request, qs)})
+
+
+class AccessRequestDetailView(LoginRequiredMixin, View):
+    def _render(self, request, req, opinion_form=None, decide_form=None, status=200):
+        user = request.user
+        return render(
+            request,
+            "exchange/request_detail.html",
+            {
+                "req": req,
+                "can_opine": can_answer_as_provider(user, req.resource) and req.status == "provider_opinion",
+                "can_decide": is_center_staff(user) and req.status in ("provider_opinion", "center_decision"),
+                "opinion_form": opinion_form or OpinionForm(),
+                "decide_form": decide_form or DecideForm(access_request=req),
+            },
+            status=status,
+        )
+
+    def get(self, request, pk: int):
+        return self._render(request, selectors.access_request_get(user=request.user, pk=pk))
+
+    def post(self, request, pk: int):
+        req = selectors.access_request_get(user=request.user, pk=pk)
+        if request.POST.get("action") == "opinion":
+            form = OpinionForm(request.POST)
+            if form.is_valid():
+                try:
+                    services.access_request_provider_opinion(
+                        access_request=req, by=request.user, request=request, **form.cleaned_data
+                    )
+                    messages.success(request, _("意见已提交。"))
+                    return redirect("exchange:request-detail", pk=pk)
+                except DomainError as exc:
+                    form.add_error(None, exc.message)
+            return self._render(request, req, opinion_form=form, status=400)
+        form = DecideForm(request.POST, access_request=req)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.access_request_decide(
+                    access_request=req, by=request.user, request=request, approve=d["approve"],
+                    reason=d.get("reason", ""), items=d.get("items") or None, valid_to=d.get("valid_to"),
+                )  # fmt: skip
+                messages.success(request, _("决定已作出。"))
+                return redirect("exchange:request-detail", pk=pk)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+        return self._render(request, req, decide_form=form, status=400)
