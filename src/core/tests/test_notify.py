@@ -127,11 +127,10 @@ def test_rolled_back_change_sends_no_email_and_leaves_no_inbox_row(
     units, make_user, django_capture_on_commit_callbacks
 ):
     user = make_user(unit=units["a"])
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError):
-            with transaction.atomic():
-                notify(event="cloud.application.accepted", title="已受理", users=[user])
-                raise RuntimeError("the review failed")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        with transaction.atomic():
+            notify(event="cloud.application.accepted", title="已受理", users=[user])
+            raise RuntimeError("the review failed")
     assert callbacks == []
     assert Notification.objects.count() == 0
     assert mail.outbox == []
