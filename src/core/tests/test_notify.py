@@ -127,10 +127,13 @@ def test_rolled_back_change_sends_no_email_and_leaves_no_inbox_row(
     units, make_user, django_capture_on_commit_callbacks
 ):
     user = make_user(unit=units["a"])
-    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
-        with transaction.atomic():
-            notify(event="cloud.application.accepted", title="已受理", users=[user])
-            raise RuntimeError("the review failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        notify(event="cloud.application.accepted", title="已受理", users=[user])
+        raise RuntimeError("the review failed")
     assert callbacks == []
     assert Notification.objects.count() == 0
     assert mail.outbox == []
@@ -153,9 +156,11 @@ def test_mail_server_failure_is_logged_never_raised(
 ):
     settings.EMAIL_BACKEND = "core.tests.test_notify.BrokenEmailBackend"
     user = make_user(unit=units["a"])
-    with caplog.at_level(logging.ERROR, logger="core.notify"):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert notify(event="cloud.application.accepted", title="已受理", users=[user]) == 1
+    with (
+        caplog.at_level(logging.ERROR, logger="core.notify"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert notify(event="cloud.application.accepted", title="已受理", users=[user]) == 1
     assert Notification.objects.get().emailed_at is None  # the inbox still has it
     assert "通知邮件发送失败" in caplog.text
 
