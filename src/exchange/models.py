@@ -141,3 +141,78 @@ class RecordAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_hash[:8]}@{self.audit_event_id}"
+
+
+class UsageDaily(models.Model):
+    """Reads per day, resource, consumer unit, purpose and channel (S§38 usage; evaluation input)."""
+
+    day = models.DateField()
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="+")
+    consumer = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    purpose_category = models.CharField(max_length=30, choices=PurposeCategory.choices)
+    channel = models.CharField(max_length=30)
+    calls = models.PositiveBigIntegerField(default=0)
+    rows = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("共享使用统计")
+        verbose_name_plural = _("共享使用统计")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "resource", "consumer", "purpose_category", "channel"], name="uniq_usage_daily"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.resource_id} {self.consumer_id} {self.calls}"
+
+
+class Webhook(models.Model):
+    """A consumer system's endpoint told about new changes of a granted resource (系统对接).
+
+    Payloads are thin (resource, cursor range, counts): the data itself is pulled from the
+    audited change feed, so a webhook never carries rows past the access check.
+    """
+
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(_("回调地址"), max_length=500)
+    secret = models.CharField(_("签名密钥"), max_length=100, editable=False)
+    active = models.BooleanField(_("启用"), default=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("回调")
+        verbose_name_plural = _("回调")
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    DELIVERED = "delivered", _("已送达")
+    DEAD = "dead", _("已放弃（死信）")
+
+
+class WebhookDelivery(models.Model):
+    """One payload to one webhook, retried with exponential backoff; dead after the last try."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=60)
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_status_code = models.IntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("回调投递")
+        verbose_name_plural = _("回调投递")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.webhook_id} ({self.status})"
