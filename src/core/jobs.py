@@ -186,7 +186,7 @@ def progress(run_id: int, done: int, total: int | None = None, message: str = ""
 
 def _resolve(path: str) -> Callable[..., Any]:
     """Late binding: the function is looked up when the job runs, not when it is queued."""
-    from django_tasks import Task
+    from django_tasks.base import Task
 
     obj = import_string(path)
     if isinstance(obj, Task):
