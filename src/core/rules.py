@@ -4,6 +4,7 @@ numbers). The center sees this table in the UI. Deadlines in 工作日 use ``cor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +44,13 @@ RULES: dict[Rule, RuleSpec] = {
     Rule.ACCESS_PROVIDER_OPINION: RuleSpec(Rule.ACCESS_PROVIDER_OPINION, 10, "国发〔2016〕51号"),
     Rule.DEMAND_ANSWER: RuleSpec(Rule.DEMAND_ANSWER, 10, "S§11", "可配置"),
 }
+
+# Working-day convention (docs/decisions/0003-working-day-convention.md). Office hours are shown
+# to applicants; they do not shift the count: the day of submission is never counted, whatever
+# the hour, so counting always starts on the next working day.
+OFFICE_HOURS = (time(8, 30), time(17, 30))
+DUE_SOON_WORKING_DAYS = 2  # dashboard "即将到期": due within the next 2 working days
+CALENDAR_YEARS_SUPPORTED = (2000, 2100)  # dates outside are refused as input
 
 # Other thresholds and windows (no clocks).
 TRIAL_MIN_CALENDAR_DAYS = 30  # C§12: trial run at least 30 calendar days
