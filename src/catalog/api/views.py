@@ -1,0 +1,418 @@
+"""Catalog REST API (/api/v1/catalog/): thin — HTTP ↔ services and selectors only."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api.pagination import StandardPagination
+from core.errors import Invalid, NotFound
+
+from .. import excel, selectors, services
+from ..errors import CatalogError
+from ..filters import DemandFilterSet, ResourceFilterSet
+from ..models import (
+    CampaignEntry,
+    PlannedResource,
+    ReviewCampaign,
+    SharingType,
+    SingleSourceClaim,
+)
+from . import serializers as s
+
+
+def _valid(serializer_class, data, **kwargs):
+    ser = serializer_class(data=data, **kwargs)
+    ser.is_valid(raise_exception=True)
+    return ser
+
+
+def _paginate(view: APIView, request, queryset, serializer_class, extra: dict | None = None) -> Response:
+    paginator = StandardPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    response = paginator.get_paginated_response(serializer_class(page, many=True).data)
+    if extra:
+        response.data.update(extra)
+    return response
+
+
+def _filtered(request, queryset):
+    fs = ResourceFilterSet(request.query_params, queryset=queryset)
+    if not fs.is_valid():
+        raise Invalid(CatalogError.INVALID, _("筛选条件无效。"), {"fields": fs.errors})
+    return fs.qs
+
+
+class ResourceListApi(APIView):
+    """GET: resources I may see (filters, ``q``, ``sort``); POST: register a draft."""
+
+    def get(self, request):
+        qs = _filtered(request, selectors.resource_list(user=request.user))
+        qs = selectors.resource_search(
+            user=request.user,
+            query=request.query_params.get("q", ""),
+            queryset=qs,
+            sort=request.query_params.get("sort", "relevance"),
+        )
+        return _paginate(self, request, qs, s.ResourceSerializer)
+
+    def post(self, request):
+        fields, items, _reason = _valid(s.ResourceInputSerializer, request.data).split()
+        resource = services.resource_create(by=request.user, fields=fields, items=items or [])
+        overlaps = services.single_source_overlaps(provider=resource.provider, items=items or [])
+        data = s.ResourceDetailSerializer(resource).data
+        data["warnings"] = [
+            {
+                "code": CatalogError.SINGLE_SOURCE_JUSTIFICATION_REQUIRED.value,
+                "concept": c.name,
+                "unit": c.unit.name,
+            }
+            for c in overlaps
+        ]
+        return Response(data, status=201)
+
+
+class ResourceDetailApi(APIView):
+    def get(self, request, pk):
+        resource = selectors.resource_get(user=request.user, pk=pk)
+        return Response(s.ResourceDetailSerializer(resource).data)
+
+    def patch(self, request, pk):
+        resource = selectors.resource_get(user=request.user, pk=pk)
+        fields, items, _reason = _valid(s.ResourceInputSerializer, request.data).split()
+        resource = services.resource_update(resource=resource, by=request.user, fields=fields, items=items)
+        return Response(s.ResourceDetailSerializer(resource).data)
+
+    def delete(self, request, pk):
+        resource = selectors.resource_get(user=request.user, pk=pk)
+        services.resource_delete(resource=resource, by=request.user)
+        return Response(status=204)
+
+
+class ResourceActionApi(APIView):
+    """POST /resources/<pk>/<action>/ — one workflow transition."""
+
+    def post(self, request, pk, action):
+        resource = selectors.resource_get(user=request.user, pk=pk)
+        by = request.user
+        if action == "submit":
+            d = _valid(s.SubmitSerializer, request.data).validated_data
+            resource = services.resource_submit(resource=resource, by=by, justification=d["justification"])
+        elif action == "secrecy-confirm":
+            d = _valid(s.SecrecySerializer, request.data).validated_data
+            resource = services.resource_secrecy_confirm(
+                resource=resource, by=by, no_state_secrets=d["no_state_secrets"], note=d["note"]
+            )
+        elif action == "secrecy-reject":
+            d = _valid(s.ReasonSerializer, request.data).validated_data
+            resource = services.resource_secrecy_reject(resource=resource, by=by, reason=d["reason"])
+        elif action == "approve":
+            d = _valid(s.ApproveSerializer, request.data).validated_data
+            resource = services.resource_approve(
+                resource=resource, by=by, confirm_legal_basis=d["confirm_legal_basis"], note=d["note"]
+            )
+        elif action == "return":
+            d = _valid(s.ReasonSerializer, request.data).validated_data
+            resource = services.resource_return(resource=resource, by=by, reason=d["reason"])
+        elif action == "withdraw":
+            d = _valid(s.ReasonSerializer, request.data).validated_data
+            resource = services.resource_withdraw(resource=resource, by=by, reason=d["reason"])
+        else:
+            raise NotFound(CatalogError.NOT_FOUND)
+        return Response(s.ResourceDetailSerializer(resource).data)
+
+
+class ResourceChangeListApi(APIView):
+    """GET: versions and open change; POST: propose a change to a published resource."""
+
+    def get(self, request, pk):
+        resource = selectors.resource_get(user=request.user, pk=pk)
+        changes = selectors.change_list(user=request.user, resource=resource)
+        return Response(s.ResourceVersionSerializer(changes, many=True).data)
+
+    def post(self, request, pk):
+        resource = selectors.resource_get(user=request.user, pk=pk)
+        fields, items, reason = _valid(s.ResourceInputSerializer, request.data).split()
+        change = services.resource_change_propose(
+            resource=resource, by=request.user, fields=fields, items=items, reason=reason
+        )
+        return Response(s.ResourceVersionSerializer(change).data, status=201)
+
+
+class ResourceChangeActionApi(APIView):
+    def post(self, request, pk, action):
+        change = selectors.change_get(user=request.user, pk=pk)
+        by = request.user
+        if action == "submit":
+            d = _valid(s.SubmitSerializer, request.data).validated_data
+            change = services.resource_change_submit(change=change, by=by, justification=d["justification"])
+        elif action == "secrecy-confirm":
+            d = _valid(s.SecrecySerializer, request.data).validated_data
+            change = services.resource_change_secrecy_confirm(
+                change=change, by=by, no_state_secrets=d["no_state_secrets"]
+            )
+        elif action == "approve":
+            d = _valid(s.ApproveSerializer, request.data).validated_data
+            change = services.resource_change_approve(
+                change=change, by=by, confirm_legal_basis=d["confirm_legal_basis"], note=d["note"]
+            )
+        elif action == "return":
+            d = _valid(s.ReasonSerializer, request.data).validated_data
+            change = services.resource_change_return(change=change, by=by, reason=d["reason"])
+        elif action == "cancel":
+            change = services.resource_change_cancel(change=change, by=by)
+        else:
+            raise NotFound(CatalogError.NOT_FOUND)
+        return Response(s.ResourceVersionSerializer(change).data)
+
+
+class ResourceSearchApi(APIView):
+    """GET ?q=人口&sharing_type=...&sort=relevance|updated — results plus facet counts."""
+
+    def get(self, request):
+        base = selectors.resource_list(user=request.user).filter(status="published")
+        qs = selectors.resource_search(
+            user=request.user,
+            query=request.query_params.get("q", ""),
+            queryset=_filtered(request, base),
+            sort=request.query_params.get("sort", "relevance"),
+        )
+        facets = selectors.resource_facets(queryset=qs)
+        return _paginate(self, request, qs, s.ResourceSerializer, {"facets": facets})
+
+
+def _sharing_type(value: str) -> str:
+    value = value.replace("-", "_")
+    if value not in SharingType.values:
+        raise NotFound(CatalogError.NOT_FOUND, _("没有这个目录。"))
+    return value
+
+
+class CatalogListApi(APIView):
+    """One of the three published catalogs (S§14)."""
+
+    def get(self, request, sharing_type):
+        qs = selectors.catalog_list(user=request.user, sharing_type=_sharing_type(sharing_type))
+        return _paginate(self, request, _filtered(request, qs), s.ResourceSerializer)
+
+
+class CatalogExportApi(APIView):
+    """Export one catalog as XLSX or CSV (UTF-8 with BOM)."""
+
+    def get(self, request, sharing_type, fmt):
+        st = _sharing_type(sharing_type)
+        qs = _filtered(request, selectors.catalog_list(user=request.user, sharing_type=st))
+        name = f"catalog-{st}"
+        if fmt == "csv":
+            resp = HttpResponse(excel.export_csv(qs), content_type="text/csv; charset=utf-8")
+        else:
+            resp = HttpResponse(
+                excel.export_xlsx(qs, title=str(SharingType(st).label)),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+        resp["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+        return resp
+
+
+class TemplateApi(APIView):
+    def get(self, request):
+        resp = HttpResponse(
+            excel.template_workbook(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        resp["Content-Disposition"] = 'attachment; filename="catalog-template.xlsx"'
+        return resp
+
+
+class ImportApi(APIView):
+    """POST multipart ``file``: register many resources at once, all or nothing."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    def post(self, request):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise Invalid(CatalogError.EXCEL_NOT_XLSX, _("请选择要上传的 .xlsx 文件。"))
+        if upload.size > excel.MAX_IMPORT_BYTES:
+            raise Invalid(CatalogError.EXCEL_TOO_MANY_ROWS, _("文件过大，请分批导入。"))
+        created = excel.resource_import(by=request.user, data=upload.read())
+        return Response({"created": [{"id": r.pk, "name": r.name} for r in created]}, status=201)
+
+
+class ConceptListApi(APIView):
+    parser_classes = [JSONParser]
+
+    def get(self, request):
+        rows = selectors.concept_overview(user=request.user)
+        return Response(
+            [
+                {
+                    **s.ConceptSerializer(r["concept"]).data,
+                    "holders": [
+                        {
+                            "unit": h["unit"].pk,
+                            "unit_name": h["unit"].name,
+                            "resources": [x.pk for x in h["resources"]],
+                        }
+                        for h in r["holders"]
+                    ],
+                }
+                for r in rows
+            ]
+        )
+
+    def post(self, request):
+        d = _valid(s.ConceptSerializer, request.data).validated_data
+        concept = services.concept_create(
+            by=request.user,
+            name=d["name"],
+            unit=d["unit"],
+            identifier_kind=d.get("identifier_kind", ""),
+            item_names=d.get("item_names", []),
+            description=d.get("description", ""),
+        )
+        return Response(s.ConceptSerializer(concept).data, status=201)
+
+
+class ClaimDecideApi(APIView):
+    def post(self, request, pk):
+        claim = get_object_or_404(SingleSourceClaim, pk=pk)
+        d = _valid(s.DecideSerializer, request.data).validated_data
+        claim = services.single_source_claim_decide(
+            claim=claim, by=request.user, accept=d["accept"], note=d["note"]
+        )
+        return Response(s.ClaimSerializer(claim).data)
+
+
+class ResourceClaimsApi(APIView):
+    def get(self, request, pk):
+        resource = selectors.resource_get(user=request.user, pk=pk)
+        return Response(
+            s.ClaimSerializer(selectors.claim_list(user=request.user, resource=resource), many=True).data
+        )
+
+
+class DemandListApi(APIView):
+    def get(self, request):
+        fs = DemandFilterSet(request.query_params, queryset=selectors.demand_list(user=request.user))
+        if not fs.is_valid():
+            raise Invalid(CatalogError.INVALID, _("筛选条件无效。"), {"fields": fs.errors})
+        return _paginate(self, request, fs.qs, s.DemandSerializer)
+
+    def post(self, request):
+        d = _valid(s.DemandSerializer, request.data).validated_data
+        demand = services.demand_create(
+            by=request.user,
+            target=d["target"],
+            title=d["title"],
+            purpose=d["purpose"],
+            description=d.get("description", ""),
+        )
+        return Response(s.DemandSerializer(demand).data, status=201)
+
+
+class DemandActionApi(APIView):
+    def post(self, request, pk, action):
+        demand = selectors.demand_get(user=request.user, pk=pk)
+        d = _valid(s.DemandAnswerSerializer, request.data).validated_data
+        if action == "answer":
+            resource = None
+            if d.get("resource"):
+                resource = selectors.resource_get(user=request.user, pk=d["resource"])
+            demand = services.demand_answer(
+                demand=demand, by=request.user, resource=resource, answer=d["answer"]
+            )
+        elif action == "refuse":
+            demand = services.demand_refuse(demand=demand, by=request.user, reason=d["answer"])
+        else:
+            raise NotFound(CatalogError.NOT_FOUND)
+        return Response(s.DemandSerializer(demand).data)
+
+
+class CampaignListApi(APIView):
+    def get(self, request):
+        return Response(s.CampaignSerializer(ReviewCampaign.objects.all(), many=True).data)
+
+    def post(self, request):
+        d = _valid(s.CampaignSerializer, request.data).validated_data
+        campaign = services.review_campaign_open(by=request.user, year=d["year"], due_date=d["due_date"])
+        return Response(s.CampaignSerializer(campaign).data, status=201)
+
+
+class CampaignDetailApi(APIView):
+    """A campaign with per-unit progress (center: all units; a unit: its own entries)."""
+
+    def get(self, request, pk):
+        campaign = get_object_or_404(ReviewCampaign, pk=pk)
+        entries = selectors.campaign_entries(user=request.user, campaign=campaign)
+        progress = selectors.campaign_progress(campaign=campaign)
+        if not services.permissions.is_center_staff(request.user):
+            progress = [p for p in progress if p["unit"].pk == request.user.unit_id]
+        return Response(
+            {
+                **s.CampaignSerializer(campaign).data,
+                "progress": [
+                    {
+                        "unit": p["unit"].pk,
+                        "unit_name": p["unit"].name,
+                        "total": p["total"],
+                        "done": p["done"],
+                        "percent": p["percent"],
+                    }
+                    for p in progress
+                ],
+                "entries": s.CampaignEntrySerializer(entries, many=True).data,
+            }
+        )
+
+
+class CampaignRemindApi(APIView):
+    def post(self, request, pk):
+        campaign = get_object_or_404(ReviewCampaign, pk=pk)
+        return Response(
+            {"reminded_units": services.review_campaign_remind(campaign=campaign, by=request.user)}
+        )
+
+
+class CampaignEntryConfirmApi(APIView):
+    def post(self, request, pk):
+        entry = CampaignEntry.objects.filter(pk=pk).first()
+        if entry is None or not (
+            services.permissions.is_center_staff(request.user) or entry.unit_id == request.user.unit_id
+        ):
+            raise NotFound(CatalogError.NOT_FOUND)
+        entry = services.review_entry_confirm(entry=entry, by=request.user)
+        return Response(s.CampaignEntrySerializer(entry).data)
+
+
+class ProjectListApi(APIView):
+    def get(self, request):
+        return _paginate(self, request, selectors.project_list(user=request.user), s.ProjectSerializer)
+
+    def post(self, request):
+        d = _valid(s.ProjectSerializer, request.data).validated_data
+        planned = _valid(
+            s.PlannedResourceSerializer, request.data.get("planned", []), many=True
+        ).validated_data
+        project = services.project_catalog_create(
+            by=request.user,
+            name=d["name"],
+            project_code=d.get("project_code", ""),
+            app_system_name=d.get("app_system_name", ""),
+            planned=[dict(p) for p in planned],
+        )
+        return Response(s.ProjectSerializer(project).data, status=201)
+
+
+class PlannedLinkApi(APIView):
+    def post(self, request, pk):
+        planned = get_object_or_404(PlannedResource.objects.select_related("project"), pk=pk)
+        if planned.project not in selectors.project_list(user=request.user):
+            raise NotFound(CatalogError.NOT_FOUND)
+        resource = selectors.resource_get(user=request.user, pk=request.data.get("resource"))
+        planned = services.planned_resource_link(planned=planned, by=request.user, resource=resource)
+        return Response(s.PlannedResourceSerializer(planned).data)

@@ -1,0 +1,97 @@
+"""Full-text search for Chinese catalog entries (S§12-14: units find what others provide).
+
+Chinese has no spaces, so words are matched as substrings:
+
+* SQLite: an FTS5 virtual table ``catalog_search_fts`` with the ``trigram`` tokenizer
+  (rowid = resource id). Trigram needs at least three characters, so 1–2 character terms
+  (``人口``) fall back to ``LIKE`` on :class:`~catalog.models.ResourceSearchDoc`.
+* PostgreSQL: a ``pg_trgm`` GIN index on ``ResourceSearchDoc.text``; ``LIKE '%term%'`` uses it.
+
+The structures are created idempotently by :func:`ensure_search_structures` (called from a
+``post_migrate`` handler), so they exist with and without migrations. The index is kept
+current by the services through :func:`index_resource` — never through workflow signals.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+
+FTS_TABLE = "catalog_search_fts"
+PG_INDEX = "catalog_search_text_trgm"
+MAX_TERMS = 5
+
+
+def ensure_search_structures(using_connection=None) -> None:
+    """Create the FTS5 table (SQLite) or the pg_trgm extension and index (PostgreSQL)."""
+    conn = using_connection or connection
+    with conn.cursor() as cursor:
+        if conn.vendor == "sqlite":
+            cursor.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, tokenize='trigram')"
+            )
+        elif conn.vendor == "postgresql":
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON catalog_resourcesearchdoc USING gin (text gin_trgm_ops)"
+            )
+
+
+def _document(resource) -> tuple[str, str, str]:
+    items = " ".join(f"{i.name} {i.code}" for i in resource.items.all())
+    parts = [
+        resource.name,
+        resource.keywords,
+        resource.summary,
+        resource.provider.name,
+        resource.provider.short_name,
+        resource.code or "",
+        items,
+    ]
+    return items, " ".join(p for p in parts if p).lower()
+
+
+def index_resource(resource) -> None:
+    """(Re)index one resource. Called by every service that changes searchable content."""
+    from .models import ResourceSearchDoc
+
+    items, text = _document(resource)
+    ResourceSearchDoc.objects.update_or_create(
+        resource=resource,
+        defaults={
+            "name": resource.name.lower(),
+            "keywords": resource.keywords.lower(),
+            "items": items.lower(),
+            "text": text,
+        },
+    )
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [resource.pk])
+            cursor.execute(f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (%s, %s)", [resource.pk, text])
+
+
+def unindex_resource(resource_id: int) -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [resource_id])
+
+
+def terms(query: str) -> list[str]:
+    """Split a query on white space; lower-case; at most ``MAX_TERMS`` terms."""
+    return [t for t in (query or "").lower().split() if t][:MAX_TERMS]
+
+
+def _fts_phrase(term: str) -> str:
+    # A double-quoted FTS5 string is matched literally; embedded quotes are doubled.
+    return '"' + term.replace('"', '""') + '"'
+
+
+def match_q(term: str) -> Q:
+    """A filter on ``Resource`` for resources whose search text contains ``term``."""
+    if connection.vendor == "sqlite" and len(term) >= 3:
+        # The table name is a constant; the user's term is a bound parameter.
+        sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
+        return Q(pk__in=RawSQL(sql, [_fts_phrase(term)]))  # noqa: S611
+    return Q(search_doc__text__contains=term)
