@@ -214,7 +214,7 @@ def sweep(now: datetime | None = None) -> int:
     for pk in ids:
         with transaction.atomic():
             deadline = (
-                Deadline.objects.select_for_update()
+                Deadline.objects.select_for_update(of=("self",))
                 .select_related("responsible_unit")
                 .filter(pk=pk, state=State.RUNNING, due_at__lt=now)
                 .first()
