@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from core.navigation import menu_for
+
+try:
+    GOVHUB_VERSION = version("govhub")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    GOVHUB_VERSION = "dev"
+
+
+def _mark_active(menu: list[dict], path: str) -> list[dict]:
+    """Mark the one entry whose URL is the longest prefix of the current path."""
+    best = None
+    for group in menu:
+        for item in group["items"]:
+            url = item["url"]
+            if (url == path or (url != "/" and path.startswith(url))) and (
+                best is None or len(url) > len(best["url"])
+            ):
+                best = item
+    for group in menu:
+        for item in group["items"]:
+            item["active"] = item is best
+    return menu
 
 
 def shell(request):
     user = getattr(request, "user", None)
+    base = {"govhub_version": GOVHUB_VERSION, "current_path": request.path}
     if user is None or not user.is_authenticated:
-        return {"nav_menu": []}
-    return {"nav_menu": menu_for(user), "current_path": request.path}
+        return {**base, "nav_menu": [], "shell_roles": []}
+    roles = [str(r.get_role_display()) for r in user.role_assignments.all()]
+    return {**base, "nav_menu": _mark_active(menu_for(user), request.path), "shell_roles": roles}

@@ -1,13 +1,24 @@
-"""Core pages: dashboard ("my tasks"), health check, error pages in Chinese."""
+"""Core pages: dashboard ("我的待办"), health check, error pages in the user's language.
+
+Error pages never show a stack trace: with ``DEBUG=False`` Django calls the handlers below,
+which answer JSON in the one error shape for API callers and a plain page for browsers.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import requires_csrf_token
 from django.views.generic import TemplateView
+
+logger = logging.getLogger(__name__)
 
 
 class DashboardView(LoginRequiredMixin, TemplateView):
@@ -20,6 +31,7 @@ class DashboardView(LoginRequiredMixin, TemplateView):
 
         ctx = super().get_context_data(**kwargs)
         ctx["panels"] = panels_for(self.request.user)
+        ctx["open_count"] = sum(p.get("count") or 0 for p in ctx["panels"])
         return ctx
 
 
@@ -37,23 +49,60 @@ def healthz(request):
         )
 
 
-def _wants_json(request) -> bool:
+def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
 
-def _error(request, status: int, code: str, message: str):
+def _error(request: HttpRequest, status: int, code: str, heading: str, message: str) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"error": {"code": code, "message": message, "details": {}}}, status=status)
-    return render(request, "errors/error.html", {"status": status, "message": message}, status=status)
+    context = {
+        "status": status,
+        "heading": heading,
+        "message": message,
+        "request_id": getattr(request, "request_id", ""),
+    }
+    return render(request, "errors/error.html", context, status=status)
 
 
+@requires_csrf_token
+def error_400(request, exception=None):
+    return _error(request, 400, "bad_request", _("请求无效"), _("请求格式不正确，请检查后重试。"))
+
+
+@requires_csrf_token
 def error_403(request, exception=None):
-    return _error(request, 403, "not_allowed", "您没有访问此页面的权限。")
+    return _error(request, 403, "not_allowed", _("无权访问"), _("您没有访问此页面的权限。"))
 
 
+@requires_csrf_token
 def error_404(request, exception=None):
-    return _error(request, 404, "not_found", "您访问的页面不存在或已被移除。")
+    return _error(request, 404, "not_found", _("页面不存在"), _("您访问的页面不存在或已被移除。"))
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF refusals (a stale form, a cross-site post) explained in the user's language."""
+    return _error(
+        request,
+        403,
+        "csrf_failed",
+        _("页面已过期"),
+        _("表单已过期或来源无法验证，请刷新页面后重新提交。"),
+    )
 
 
 def error_500(request):
-    return _error(request, 500, "server_error", "服务器内部错误，我们已记录此问题，请稍后重试。")
+    """Rendered without the database, the session or context processors: any of them may be what failed."""
+    message = _("服务器内部错误，我们已记录此问题，请稍后重试。")
+    request_id = getattr(request, "request_id", "")
+    if _wants_json(request):
+        return JsonResponse(
+            {"error": {"code": "server_error", "message": message, "details": {"request_id": request_id}}},
+            status=500,
+        )
+    try:
+        body = loader.get_template("errors/500.html").render({"message": message, "request_id": request_id})
+    except Exception:  # the last resort must not fail
+        logger.exception("error page could not be rendered")
+        body = "<h1>500</h1><p>服务器内部错误，请稍后重试。</p>"
+    return HttpResponse(body, status=500, content_type="text/html; charset=utf-8")

@@ -190,3 +190,197 @@ def test_demo_logins_prints_username_name_unit_roles_and_initial_password():
     assert "center.admin" in text and "刘建国" in text and "中心管理员" in text and DEMO_PASSWORD in text
     ga_user_line = next(line for line in text.splitlines() if line.startswith("ga.user "))
     assert DEMO_PASSWORD not in ga_user_line and "已修改" in ga_user_line
+
+
+# --- UI shell: error pages, language, forms, dashboard ---------------------------------------
+
+
+def _boom(request):
+    raise RuntimeError("secret internal detail")
+
+
+def _bad_request(request):
+    from django.core.exceptions import SuspiciousOperation
+
+    raise SuspiciousOperation("tampered")
+
+
+# The test URLconf below is this module itself (``@pytest.mark.urls(__name__)``).
+from django.urls import include, path  # noqa: E402
+
+urlpatterns = [
+    path("boom/", _boom),
+    path("api/v1/boom/", _boom),
+    path("bad/", _bad_request),
+    path("", include("govhub.urls")),
+]
+handler400 = "core.views.error_400"
+handler403 = "core.views.error_403"
+handler404 = "core.views.error_404"
+handler500 = "core.views.error_500"
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_server_error_is_a_chinese_page_without_stack_trace_when_debug_is_off(settings):
+    from django.test import Client
+
+    settings.DEBUG = False
+    resp = Client(raise_request_exception=False).get("/boom/")
+    assert resp.status_code == 500
+    page = resp.content.decode()
+    assert "服务器内部错误" in page
+    assert "Traceback" not in page and "secret internal detail" not in page and "RuntimeError" not in page
+    assert resp["X-Request-ID"] in page  # the operator can find the logged error by its request id
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_api_server_error_answers_in_the_one_error_shape(settings):
+    from django.test import Client
+
+    settings.DEBUG = False
+    resp = Client(raise_request_exception=False).get("/api/v1/boom/")
+    assert resp.status_code == 500
+    assert resp.json()["error"]["code"] == "server_error"
+    assert "secret internal detail" not in resp.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_bad_request_is_a_chinese_400_page(settings):
+    from django.test import Client
+
+    settings.DEBUG = False
+    resp = Client(raise_request_exception=False).get("/bad/")
+    assert resp.status_code == 400
+    assert "请求无效" in resp.content.decode() and "tampered" not in resp.content.decode()
+
+
+@pytest.mark.django_db
+def test_permission_denied_is_a_chinese_403_page(rf, make_user):
+    from django.core.exceptions import PermissionDenied
+
+    from core.views import error_403
+
+    request = rf.get("/somewhere/")
+    request.user = make_user()
+    resp = error_403(request, PermissionDenied())
+    assert resp.status_code == 403
+    assert "无权访问" in resp.content.decode()
+
+
+@pytest.mark.django_db
+def test_stale_form_csrf_failure_is_explained_in_chinese(make_user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(make_user())
+    resp = client.post("/i18n/setlang/", {"language": "en"})
+    assert resp.status_code == 403
+    assert "页面已过期" in resp.content.decode()
+    assert "cookie not set" not in resp.content.decode()
+
+
+@pytest.mark.django_db
+def test_chinese_is_the_default_and_english_is_one_switch_away(client, make_user):
+    user = make_user(roles=[Role.UNIT_USER])
+    client.force_login(user)
+    page = client.get("/").content.decode()
+    assert '<html lang="zh-hans">' in page and "我的待办" in page and "退出" in page
+    resp = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert resp.status_code == 302
+    page = client.get("/").content.decode()
+    assert '<html lang="en">' in page
+    assert "My tasks" in page and "Log out" in page
+    assert "Unit user" in page  # role names are translated too
+
+
+@pytest.mark.django_db
+def test_dashboard_shows_registered_panels_in_order_and_survives_a_failing_provider(client, make_user):
+    from core import dashboard
+
+    def good(user):
+        return [{"title": "待审核的目录", "count": 2, "items": [{"label": "常住人口基本信息", "url": "/x/"}]}]
+
+    def broken(user):
+        raise RuntimeError("provider bug")
+
+    saved = list(dashboard._providers)
+    dashboard._providers[:] = [broken, good]
+    try:
+        client.force_login(make_user(roles=[Role.CENTER_REVIEWER]))
+        page = client.get("/").content.decode()
+    finally:
+        dashboard._providers[:] = saved
+    assert "待审核的目录" in page and "常住人口基本信息" in page
+    assert "此面板暂时无法显示" in page
+    assert page.index("待审核的目录") < page.index("此面板暂时无法显示")
+
+
+@pytest.mark.django_db
+def test_dashboard_without_panels_shows_an_empty_state(client, make_user):
+    from core import dashboard
+
+    saved = list(dashboard._providers)
+    dashboard._providers.clear()
+    try:
+        client.force_login(make_user())
+        page = client.get("/").content.decode()
+    finally:
+        dashboard._providers[:] = saved
+    assert 'data-testid="empty-state"' in page and "目前没有需要您处理的事项" in page
+
+
+def test_form_field_include_puts_each_error_beside_its_field():
+    from django import forms
+    from django.template import Context, Template
+
+    class UnitForm(forms.Form):
+        name = forms.CharField(label="单位名称", help_text="全称")
+        kind = forms.ChoiceField(label="类别", choices=[("unit", "区直单位")])
+        active = forms.BooleanField(label="启用", required=False)
+
+        def clean(self):
+            raise forms.ValidationError("整体校验失败")
+
+    form = UnitForm(data={"name": "", "kind": "nope"})
+    html = Template('{% include "forms/form.html" %}').render(Context({"form": form}))
+    assert "整体校验失败" in html
+    name_block = html[html.index('data-field="name"') : html.index('data-field="kind"')]
+    assert form.errors["name"][0] in name_block
+    assert 'class="form-control is-invalid"' in name_block and 'aria-invalid="true"' in name_block
+    kind_block = html[html.index('data-field="kind"') : html.index('data-field="active"')]
+    assert "form-select is-invalid" in kind_block
+    active_block = html[html.index('data-field="active"') :]
+    assert "form-check-input" in active_block and "is-invalid" not in active_block
+
+
+def test_navigation_marks_only_the_longest_matching_entry_active():
+    from core.context_processors import _mark_active
+
+    menu = [
+        {
+            "group": "",
+            "items": [{"label": "目录", "url": "/catalog/"}, {"label": "审核", "url": "/catalog/review/"}],
+        }
+    ]
+    _mark_active(menu, "/catalog/review/12/")
+    assert [i["active"] for i in menu[0]["items"]] == [False, True]
+
+
+@pytest.mark.django_db
+def test_static_files_are_served_by_govhub_itself(client):
+    """DESIGN rule 8: Bootstrap, htmx and our CSS come from GovHub, never from a CDN."""
+    page = client.get("/accounts/login/").content.decode()
+    assert "cdn" not in page.lower() and "https://" not in page
+    from django.contrib.staticfiles import finders
+
+    for asset in (
+        "bootstrap/css/bootstrap.min.css",
+        "bootstrap/js/bootstrap.bundle.min.js",
+        "govhub/css/govhub.css",
+        "django_htmx/htmx-2.min.js",
+    ):
+        assert f"/static/{asset}" in page
+        assert finders.find(asset), asset
