@@ -1,0 +1,531 @@
+"""Readers of uploaded data: CSV (UTF-8, UTF-8 BOM, GB18030/GBK, delimiter ``,`` ``\\t`` ``|``),
+XLSX (openpyxl read-only streaming) and JSON Lines (also used for API push).
+
+Each reader streams: it yields batches of raw text values with their source line numbers and
+never holds the whole file. File-level problems (empty file, bad header, broken quotes, a line
+with no end, a zip bomb, formulas, merged cells) raise ``core.errors.Invalid`` with a clear
+message; value-level problems are left to ``datastore.validation``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.errors import Invalid
+
+from . import conf
+from .errors import DatastoreError as E
+from .tables import Column
+
+DELIMITERS = (",", "\t", "|")
+
+
+@dataclass
+class Batch:
+    """Raw values of up to ``conf.batch_rows()`` rows: ``values[column] -> list[str | None]``."""
+
+    lines: list[int]
+    values: dict[str, list]
+    rejects: list[tuple[int, str, str, str]] = field(default_factory=list)  # (line, column, reason, value)
+    rejected_lines: int = 0
+    bytes_done: int = 0
+
+
+@dataclass
+class Header:
+    """The mapping of the file's columns to data items."""
+
+    columns: list[Column | None]
+    names: list[str]
+
+
+def map_header(names: Sequence[str], cols: Sequence[Column], *, mode: str, line: int = 1) -> Header:
+    """Match each header cell to a data item by code (case-insensitive) or Chinese name."""
+    by_key: dict[str, Column] = {}
+    for c in cols:
+        by_key[c.code.strip().lower()] = c
+        by_key[c.name.strip().lower()] = c
+    cleaned = [str(n or "").strip().lstrip("\ufeff").strip() for n in names]
+    if not any(cleaned):
+        raise Invalid(E.EMPTY_FILE, "文件为空或表头为空：第一行应为信息项代码或名称。")
+    mapped: list[Column | None] = []
+    unknown, seen, dupes = [], {}, []
+    for name in cleaned:
+        col = by_key.get(name.lower())
+        if col is None:
+            if name:
+                unknown.append(name)
+            mapped.append(None)
+            continue
+        if col.item_id in seen:
+            dupes.append(f"{name}（与“{seen[col.item_id]}”重复）")
+        seen[col.item_id] = name
+        mapped.append(col)
+    if dupes:
+        raise Invalid(
+            E.DUPLICATE_HEADER, "表头有重复的列：" + "、".join(dupes), {"columns": dupes, "line": line}
+        )
+    if unknown:
+        raise Invalid(
+            E.UNKNOWN_COLUMNS,
+            "表头含有未登记的信息项：" + "、".join(unknown) + "。请使用目录中的信息项代码或名称。",
+            {"columns": unknown, "line": line},
+        )
+    present = {c.item_id for c in mapped if c is not None}
+    missing = [c.label for c in cols if c.required and c.item_id not in present]
+    if mode in ("upsert", "replace"):
+        missing += [c.label for c in cols if c.is_key and not c.required and c.item_id not in present]
+    if missing:
+        raise Invalid(
+            E.MISSING_COLUMNS,
+            "缺少必填或主键信息项：" + "、".join(missing),
+            {"columns": missing, "line": line},
+        )
+    return Header(columns=mapped, names=cleaned)
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-8-sig`` (BOM), ``utf-8`` or ``gb18030`` (covers GBK and GB2312), from the first 1 MB."""
+    with open(path, "rb") as f:
+        sample = f.read(1024 * 1024)
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
+        return "gb18030"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample[:200_000]).best()
+    enc = (best.encoding if best else "") or ""
+    if enc.replace("_", "").lower() in {"gb2312", "gbk", "gb18030", "hz"}:
+        return "gb18030"
+    raise Invalid(E.ENCODING, "无法识别文件编码：请使用 UTF-8 或 GB18030/GBK 编码保存。")
+
+
+class _GuardedLines:
+    """Iterates physical lines (``\\n``, ``\\r\\n`` or ``\\r``) and refuses one longer than the
+    limit, so a file without line breaks cannot be read whole into memory."""
+
+    def __init__(self, text: io.TextIOBase, limit: int):
+        self.text, self.limit, self.line, self.chars = text, limit, 0, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        try:
+            s = self.text.readline(self.limit + 1)
+        except UnicodeDecodeError:
+            raise Invalid(
+                E.ENCODING,
+                f"第 {self.line + 1} 行附近的字符无法按检测到的编码解码：请确认整个文件使用同一种编码（UTF-8 或 GB18030）。",
+                {"line": self.line + 1},
+            )
+        if not s:
+            raise StopIteration
+        self.line += 1
+        self.chars += len(s)
+        if len(s) > self.limit and not s.endswith(("\n", "\r")):
+            raise Invalid(
+                E.LINE_TOO_LONG,
+                f"第 {self.line} 行超过 {self.limit} 个字符的上限（文件可能没有换行符或不是表格数据）。",
+                {"line": self.line, "limit": self.limit},
+            )
+        return s
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+class CsvSource:
+    """Streaming CSV reader with encoding and delimiter detection."""
+
+    def __init__(self, path: Path, cols: Sequence[Column], *, mode: str):
+        self.path, self.cols, self.mode = Path(path), cols, mode
+        self.encoding = ""
+        self.delimiter = ""
+
+    def _open(self):
+        if self.path.stat().st_size == 0:
+            raise Invalid(E.EMPTY_FILE, "文件为空。")
+        self.encoding = detect_encoding(self.path)
+        raw = open(self.path, "rb")  # noqa: SIM115  (closed by the wrapper)
+        text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
+        return raw, text
+
+    def header(self) -> Header:
+        raw, text = self._open()
+        with text:
+            lines = _GuardedLines(text, conf.max_line_chars())
+            return self._read_header(lines)[0]
+
+    def _read_header(self, lines: _GuardedLines) -> tuple[Header, Iterator[list[str]]]:
+        first = ""
+        for first in lines:
+            if first.strip():
+                break
+        else:
+            raise Invalid(E.EMPTY_FILE, "文件为空。")
+        self.delimiter = _sniff_delimiter(first)
+        first_line_no = lines.line
+
+        def chained():
+            yield first
+            yield from lines
+
+        reader = csv.reader(chained(), delimiter=self.delimiter, strict=True)
+        csv.field_size_limit(max(conf.max_line_chars(), 131072))
+        try:
+            names = next(reader)
+        except csv.Error as exc:
+            raise Invalid(
+                E.BROKEN_QUOTES, f"第 {first_line_no} 行（表头）格式错误：{exc}", {"line": first_line_no}
+            )
+        return map_header(names, self.cols, mode=self.mode, line=first_line_no), reader
+
+    def batches(self) -> Iterator[Batch]:
+        raw, text = self._open()
+        with text:
+            lines = _GuardedLines(text, conf.max_line_chars())
+            header, reader = self._read_header(lines)
+            width = len(header.columns)
+            size = conf.batch_rows()
+            rows: list[list[str]] = []
+            line_nos: list[int] = []
+            batch = Batch(lines=[], values={})
+            any_rows = False
+            while True:
+                start = lines.line + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    raise Invalid(
+                        E.BROKEN_QUOTES,
+                        f"第 {start} 行起引号不匹配或格式错误（{exc}），文件无法继续解析。请检查该行的英文双引号。",
+                        {"line": start},
+                    )
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                any_rows = True
+                if len(row) != width:
+                    batch.rejects.append(
+                        (
+                            start,
+                            "",
+                            f"字段数为 {len(row)}，与表头的 {width} 列不一致",
+                            self.delimiter.join(row)[:500],
+                        )
+                    )
+                    batch.rejected_lines += 1
+                    continue
+                rows.append(row)
+                line_nos.append(start)
+                if len(rows) >= size:
+                    yield self._make(batch, header, rows, line_nos, raw)
+                    rows, line_nos, batch = [], [], Batch(lines=[], values={})
+            if not any_rows:
+                raise Invalid(E.HEADER_ONLY, "文件只有表头，没有数据行。")
+            yield self._make(batch, header, rows, line_nos, raw)
+
+    def _make(self, batch: Batch, header: Header, rows, line_nos, raw) -> Batch:
+        batch.lines = line_nos
+        transposed = list(zip(*rows, strict=True)) if rows else [() for _ in header.columns]
+        batch.values = {
+            col.column: list(transposed[i]) if rows else []
+            for i, col in enumerate(header.columns)
+            if col is not None
+        }
+        batch.bytes_done = raw.tell()
+        return batch
+
+
+# --- JSON Lines ------------------------------------------------------------------------------
+
+
+class JsonLinesSource:
+    """One JSON object per line; keys are data item codes or names."""
+
+    def __init__(self, path: Path, cols: Sequence[Column], *, mode: str):
+        self.path, self.cols, self.mode = Path(path), cols, mode
+        self.encoding = "utf-8"
+        self.delimiter = ""
+        self._by_key = {}
+        for c in cols:
+            self._by_key[c.code.lower()] = c
+            self._by_key[c.name.lower()] = c
+
+    def header(self) -> Header:
+        for _line, obj in self._objects():
+            if isinstance(obj, dict):
+                return map_header(list(obj.keys()), self.cols, mode=self.mode)
+        raise Invalid(E.HEADER_ONLY, "没有数据行。")
+
+    def _objects(self):
+        if self.path.stat().st_size == 0:
+            raise Invalid(E.EMPTY_FILE, "文件为空。")
+        self.encoding = detect_encoding(self.path)
+        with open(self.path, encoding=self.encoding, newline="") as text:
+            lines = _GuardedLines(text, conf.max_line_chars())
+            for s in lines:
+                if not s.strip():
+                    continue
+                try:
+                    yield lines.line, json.loads(s)
+                except json.JSONDecodeError as exc:
+                    yield lines.line, exc
+
+    def batches(self) -> Iterator[Batch]:
+        size = conf.batch_rows()
+        batch = Batch(lines=[], values={c.column: [] for c in self.cols})
+        any_rows = False
+        checked_header = False
+        for line, obj in self._objects():
+            any_rows = True
+            if isinstance(obj, json.JSONDecodeError):
+                batch.rejects.append((line, "", f"不是有效的 JSON：{obj.msg}", ""))
+                batch.rejected_lines += 1
+                continue
+            if not isinstance(obj, dict):
+                batch.rejects.append((line, "", "每行应为一个 JSON 对象", str(obj)[:500]))
+                batch.rejected_lines += 1
+                continue
+            if not checked_header:
+                map_header(list(obj.keys()), self.cols, mode=self.mode, line=line)
+                checked_header = True
+            row: dict[str, str | None] = {}
+            bad = None
+            for k, v in obj.items():
+                col = self._by_key.get(str(k).strip().lower())
+                if col is None:
+                    bad = (line, str(k), "未登记的信息项", "")
+                    break
+                if isinstance(v, dict | list):
+                    bad = (
+                        line,
+                        col.label,
+                        "值应为文本、数字或布尔值",
+                        json.dumps(v, ensure_ascii=False)[:500],
+                    )
+                    break
+                row[col.column] = (
+                    None if v is None else ("true" if v is True else "false" if v is False else str(v))
+                )
+            if bad:
+                batch.rejects.append(bad)
+                batch.rejected_lines += 1
+                continue
+            batch.lines.append(line)
+            for c in self.cols:
+                batch.values[c.column].append(row.get(c.column))
+            if len(batch.lines) >= size:
+                yield batch
+                batch = Batch(lines=[], values={c.column: [] for c in self.cols})
+        if not any_rows:
+            raise Invalid(E.HEADER_ONLY, "没有数据行。")
+        yield batch
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+\d+:[A-Z]+\d+)"')
+
+
+class XlsxSource:
+    """First or named worksheet of an XLSX, streamed with openpyxl in read-only mode."""
+
+    def __init__(self, path: Path, cols: Sequence[Column], *, mode: str, sheet: str = ""):
+        self.path, self.cols, self.mode, self.sheet = Path(path), cols, mode, sheet
+        self.encoding = ""
+        self.delimiter = ""
+
+    def _check_zip(self) -> None:
+        if self.path.stat().st_size == 0:
+            raise Invalid(E.EMPTY_FILE, "文件为空。")
+        if not zipfile.is_zipfile(self.path):
+            raise Invalid(E.BAD_FORMAT, "文件不是有效的 XLSX（Excel 2007 及以上）文件。")
+        total = 0
+        with zipfile.ZipFile(self.path) as z:
+            for info in z.infolist():
+                total += info.file_size
+                ratio = info.file_size / max(info.compress_size, 1)
+                if (info.file_size > 10 * 1024 * 1024 and ratio > conf.xlsx_max_ratio()) or (
+                    total > conf.xlsx_max_uncompressed_bytes()
+                ):
+                    raise Invalid(
+                        E.XLSX_BOMB,
+                        "XLSX 文件解压后的大小异常（疑似压缩炸弹），已拒绝处理。",
+                        {"member": info.filename[:100]},
+                    )
+
+    def _open(self):
+        self._check_zip()
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(self.path, read_only=True, data_only=False)
+        except Exception as exc:
+            raise Invalid(
+                E.BAD_FORMAT,
+                "无法读取 XLSX 文件：文件已损坏或不是 Excel 工作簿。",
+                {"detail": str(exc)[:200]},
+            )
+        if self.sheet:
+            if self.sheet not in wb.sheetnames:
+                wb.close()
+                raise Invalid(
+                    E.XLSX_SHEET,
+                    f"工作簿中没有名为“{self.sheet}”的工作表。",
+                    {"sheets": wb.sheetnames},
+                )
+            ws = wb[self.sheet]
+        else:
+            ws = wb.worksheets[0]
+        self._check_merged(wb, ws)
+        return wb, ws
+
+    def _check_merged(self, wb, ws) -> None:
+        """Merged cells break the one-value-per-cell table shape; read-only openpyxl cannot see
+        them, so scan the sheet's XML (streamed) for ``<mergeCell>``."""
+        part = getattr(ws, "_worksheet_path", None) or ""
+        with zipfile.ZipFile(self.path) as z:
+            names = (
+                [part.lstrip("/")] if part else [n for n in z.namelist() if n.startswith("xl/worksheets/")]
+            )
+            for n in names:
+                tail = b""
+                with z.open(n) as f:
+                    while chunk := f.read(1024 * 1024):
+                        m = _MERGE_RE.search(tail + chunk)
+                        if m:
+                            raise Invalid(
+                                E.XLSX_MERGED,
+                                f"工作表含有合并单元格（{m.group(1).decode()}），请取消合并并在每个单元格填入值后重新上传。",
+                                {"range": m.group(1).decode()},
+                            )
+                        tail = chunk[-100:]
+
+    def _header_from(self, rows) -> tuple[Header, int]:
+        for idx, row in enumerate(rows, start=1):
+            values = [c.value for c in row]
+            if any(v is not None and str(v).strip() for v in values):
+                while values and (values[-1] is None or not str(values[-1]).strip()):
+                    values.pop()
+                return map_header(
+                    [str(v) if v is not None else "" for v in values], self.cols, mode=self.mode, line=idx
+                ), idx
+        raise Invalid(E.EMPTY_FILE, "工作表为空。")
+
+    def header(self) -> Header:
+        wb, ws = self._open()
+        try:
+            return self._header_from(ws.iter_rows())[0]
+        finally:
+            wb.close()
+
+    def batches(self) -> Iterator[Batch]:
+        from openpyxl.utils.datetime import from_excel
+
+        wb, ws = self._open()
+        try:
+            rows = ws.iter_rows()
+            header, line = self._header_from(rows)
+            width = len(header.columns)
+            size = conf.batch_rows()
+            batch = Batch(lines=[], values={c.column: [] for c in header.columns if c})
+            any_rows = False
+            for row in rows:
+                line += 1
+                cells = list(row)
+                if not any(c.value is not None and str(c.value).strip() for c in cells):
+                    continue
+                any_rows = True
+                extra = [c for c in cells[width:] if c.value is not None and str(c.value).strip()]
+                if extra:
+                    batch.rejects.append((line, "", f"表头之外的列有值（{len(extra)} 个单元格）", ""))
+                    batch.rejected_lines += 1
+                    continue
+                values: list[str | None] = []
+                for i in range(width):
+                    cell = cells[i] if i < len(cells) else None
+                    col = header.columns[i]
+                    v = getattr(cell, "value", None)
+                    if getattr(cell, "data_type", "") == "f" or (
+                        isinstance(v, str) and v.startswith("=") and getattr(cell, "data_type", "") == "f"
+                    ):
+                        ref = f"{getattr(cell, 'column_letter', '?')}{line}"
+                        raise Invalid(
+                            E.XLSX_FORMULA,
+                            f"工作表含有公式（如 {ref}），平台不计算公式：请复制后“只粘贴数值”再上传。",
+                            {"cell": ref},
+                        )
+                    values.append(self._text(v, col, from_excel))
+                batch.lines.append(line)
+                for i, col in enumerate(header.columns):
+                    if col is not None:
+                        batch.values[col.column].append(values[i])
+                if len(batch.lines) >= size:
+                    yield batch
+                    batch = Batch(lines=[], values={c.column: [] for c in header.columns if c})
+            if not any_rows:
+                raise Invalid(E.HEADER_ONLY, "工作表只有表头，没有数据行。")
+            yield batch
+        finally:
+            wb.close()
+
+    @staticmethod
+    def _text(v, col: Column | None, from_excel) -> str | None:
+        import datetime as dt
+
+        if v is None:
+            return None
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if col is not None and col.data_type in ("date", "datetime") and isinstance(v, int | float):
+            # A date typed as a number (Excel serial, 1900 date system).
+            try:
+                v = from_excel(v)
+            except (ValueError, OverflowError):
+                return str(v)
+        if isinstance(v, dt.datetime):
+            if col is not None and col.data_type == "date" and v.time() == dt.time(0):
+                return v.date().isoformat()
+            return v.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+
+def open_source(*, source: str, path: Path, cols: Sequence[Column], mode: str, sheet: str = ""):
+    if source == "xlsx":
+        return XlsxSource(path, cols, mode=mode, sheet=sheet)
+    if source in ("jsonl", "api"):
+        return JsonLinesSource(path, cols, mode=mode)
+    return CsvSource(path, cols, mode=mode)
