@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from accounts.models import Unit
-from core.errors import Invalid
+from core.errors import Invalid, PermissionDenied
 
 from . import permissions, services
 from .errors import CatalogError
@@ -296,12 +296,19 @@ def parse_upload(*, data: bytes, provider: Unit) -> tuple[list[tuple[dict, list[
 
 
 @transaction.atomic
-def resource_import(*, by: Any, data: bytes) -> list[Resource]:
-    """Register many resources from a filled template — all or nothing (DESIGN.md rule 4)."""
+def resource_import(*, by: Any, upload: Any) -> list[Resource]:
+    """Register many resources from a filled template (an uploaded file or bytes) — all or
+    nothing (DESIGN.md rule 4)."""
     if not permissions.can_register(by, by.unit):
-        from core.errors import PermissionDenied
-
         raise PermissionDenied(CatalogError.NOT_ALLOWED, _("您没有执行此目录操作的权限。"))
+    if upload is None:
+        raise Invalid(CatalogError.EXCEL_NOT_XLSX, _("请选择要上传的 .xlsx 文件。"))
+    if isinstance(upload, bytes):
+        data = upload
+    else:
+        if upload.size > MAX_IMPORT_BYTES:
+            raise Invalid(CatalogError.EXCEL_TOO_MANY_ROWS, _("文件过大，请分批导入。"))
+        data = upload.read()
     parsed, errors = parse_upload(data=data, provider=by.unit)
     if errors:
         errors.sort(key=lambda e: (e["sheet"] != RESOURCE_SHEET, e["row"]))

@@ -235,11 +235,7 @@ class ImportApi(APIView):
 
     def post(self, request):
         upload = request.FILES.get("file")
-        if upload is None:
-            raise Invalid(CatalogError.EXCEL_NOT_XLSX, _("请选择要上传的 .xlsx 文件。"))
-        if upload.size > excel.MAX_IMPORT_BYTES:
-            raise Invalid(CatalogError.EXCEL_TOO_MANY_ROWS, _("文件过大，请分批导入。"))
-        created = excel.resource_import(by=request.user, data=upload.read())
+        created = excel.resource_import(by=request.user, upload=upload)
         return Response({"created": [{"id": r.pk, "name": r.name} for r in created]}, status=201)
 
 
