@@ -30,14 +30,12 @@ _USCC_INDEX = {c: i for i, c in enumerate(USCC_ALPHABET)}
 # sub-area + 2 parcel/sea-area feature code + 5 parcel number + 1 fixture feature code (F 房屋,
 # L 林木, Q 其他, W 无定着物) + 8 fixture unit number. The feature letters are kept broad
 # (any capital letter) so that codes issued under provincial variants are not rejected.
-_PROPERTY_UNIT_RE = r"^\d{12}[A-Z]{2}\d{5}[FLQW]\d{8}$"
+_PROPERTY_UNIT_RE = r"^[0-9]{12}[A-Z]{2}[0-9]{5}[FLQW][0-9]{8}$"
 
 # 2026-11-25, 2026/11/25, 2026.11.25, 2026年11月25日, 2026-1-5, 20261125
-_DATE_RE = r"^(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))$"
+_DATE_RE = r"^([0-9]{4})(?:[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?|([0-9]{2})([0-9]{2}))$"
 # the same date followed by a time: 2026-11-25 08:30, 2026/11/25T08:30:15, 2026年11月25日 8时30分
-_DATETIME_RE = (
-    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})秒?)?分?)?$"
-)
+_DATETIME_RE = r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?(?:[ T]+([0-9]{1,2})[:时]([0-9]{1,2})(?:[:分]([0-9]{1,2})秒?)?分?)?$"
 
 
 def compact_id_card(expr: pl.Expr) -> pl.Expr:
@@ -149,7 +147,7 @@ def id_card_problem(expr: pl.Expr) -> pl.Expr:
         .then(None)
         .when(expr.str.len_chars() != 18)
         .then(pl.lit("身份证号应为 18 位"))
-        .when(~expr.str.contains(r"^\d{17}[0-9X]$"))
+        .when(~expr.str.contains(r"^[0-9]{17}[0-9X]$"))
         .then(pl.lit("身份证号前 17 位应为数字，末位为数字或 X"))
         .when(birth.is_null())
         .then(pl.lit("身份证号中的出生日期无效"))
@@ -172,7 +170,7 @@ def uscc_problem(expr: pl.Expr) -> pl.Expr:
         .then(None)
         .when(expr.str.len_chars() != 18)
         .then(pl.lit("统一社会信用代码应为 18 位"))
-        .when(~expr.str.contains(r"^\d{8}[0-9A-HJ-NPQRTUWXY]{10}$"))
+        .when(~expr.str.contains(r"^[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}$"))
         .then(pl.lit("统一社会信用代码含有不允许的字符"))
         .when(expr.str.slice(17, 1) != check)
         .then(pl.lit("统一社会信用代码校验位错误"))
