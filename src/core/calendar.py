@@ -272,7 +272,8 @@ def can_view_rules(user: Any) -> bool:
     return _is_center_user(user) and user.has_role(Role.CENTER_ADMIN, Role.CENTER_REVIEWER)
 
 
-def _require_manager(user: Any) -> None:
+def require_calendar_manager(user: Any) -> None:
+    """Raise ``PermissionDenied`` unless ``user`` is the center admin."""
     if not can_manage_calendar(user):
         raise PermissionDenied(CalendarError.NOT_ALLOWED, _("只有数据资源中心管理员可以维护工作日历。"))
 
@@ -378,7 +379,7 @@ def _snapshot(day: CalendarDay) -> dict:
 @transaction.atomic
 def calendar_day_create(*, by: Any, date: Any, is_working: Any, note: str = "") -> CalendarDay:
     """The center admin declares one date working or not; it wins over the official calendar."""
-    _require_manager(by)
+    require_calendar_manager(by)
     day_date, working = parse_date(date), parse_is_working(is_working)
     if CalendarDay.objects.filter(date=day_date).exists():
         raise Invalid(
@@ -406,7 +407,7 @@ def calendar_day_update(
     *, by: Any, day: CalendarDay, date: Any = None, is_working: Any = None, note: str | None = None
 ) -> CalendarDay:
     """Change one override (date, kind or note)."""
-    _require_manager(by)
+    require_calendar_manager(by)
     day = _lock_day(day.pk)
     before = _snapshot(day)
     if date is not None:
@@ -435,7 +436,7 @@ def calendar_day_update(
 @transaction.atomic
 def calendar_day_delete(*, by: Any, day: CalendarDay) -> None:
     """Remove one override; the official calendar (or Monday–Friday) applies again."""
-    _require_manager(by)
+    require_calendar_manager(by)
     day = _lock_day(day.pk)
     before = _snapshot(day)
     audit.record(
@@ -458,7 +459,7 @@ def _lock_day(pk: Any) -> CalendarDay:
 
 def calendar_day_get(*, user: Any, pk: Any) -> CalendarDay:
     """One override, for the center admin."""
-    _require_manager(user)
+    require_calendar_manager(user)
     try:
         return CalendarDay.objects.get(pk=int(pk))
     except (CalendarDay.DoesNotExist, ValueError, TypeError):
@@ -467,7 +468,7 @@ def calendar_day_get(*, user: Any, pk: Any) -> CalendarDay:
 
 def calendar_day_list(*, user: Any, year: int | None = None):
     """Overrides, optionally of one year (center admin only)."""
-    _require_manager(user)
+    require_calendar_manager(user)
     qs = CalendarDay.objects.select_related("created_by").order_by("date")
     if year:
         qs = qs.filter(date__year=year)
@@ -491,7 +492,7 @@ class YearStatus:
 
 def calendar_year_status(*, user: Any, today: date | None = None) -> list[YearStatus]:
     """Last, current and next year: official data, center confirmation, number of overrides."""
-    _require_manager(user)
+    require_calendar_manager(user)
     today = today or timezone.localdate()
     confirmed = _confirmed_years()
     years = [today.year - 1, today.year, today.year + 1]
@@ -505,7 +506,7 @@ def calendar_year_status(*, user: Any, today: date | None = None) -> list[YearSt
 def calendar_year_confirm(*, by: Any, year: Any, note: str = "") -> CalendarYear:
     """The center admin confirms a year's holiday arrangement is entered: its deadlines stop being
     provisional and the banner goes away."""
-    _require_manager(by)
+    require_calendar_manager(by)
     year = parse_year(year)
     entry, created = CalendarYear.objects.get_or_create(
         year=year, defaults={"confirmed_by": by, "note": (note or "")[:200]}
@@ -518,7 +519,7 @@ def calendar_year_confirm(*, by: Any, year: Any, note: str = "") -> CalendarYear
 @transaction.atomic
 def calendar_year_unconfirm(*, by: Any, year: Any) -> None:
     """Withdraw a confirmation (e.g. the notice changed)."""
-    _require_manager(by)
+    require_calendar_manager(by)
     year = parse_year(year)
     entry = CalendarYear.objects.select_for_update().filter(year=year).first()
     if entry is None:
@@ -592,7 +593,7 @@ def calendar_import(
     a date already overridden unless ``replace``) refuses the whole file with every row's error.
     With ``confirm`` the year is marked confirmed in the same transaction.
     """
-    _require_manager(by)
+    require_calendar_manager(by)
     year = parse_year(year)
     numbered = [(line, row) for line, row in enumerate(_read_rows(filename, content), start=1)]
     numbered = [(line, row) for line, row in numbered if not _is_blank(row)]
@@ -739,7 +740,7 @@ def _parse_rule(value: Any) -> Rule:
 def rule_length_set(*, by: Any, rule: Any, working_days: Any, note: str = "") -> RuleOverride | None:
     """The center admin changes a rule's length for new clocks; the default length removes the
     override. Running clocks keep their length."""
-    _require_manager(by)
+    require_calendar_manager(by)
     rule = _parse_rule(rule)
     try:
         days = int(str(working_days).strip())

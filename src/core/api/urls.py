@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
 app_name = "core-api"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("", include("core.api.calendar")),
+]

@@ -8,3 +8,66 @@ from __future__ import annotations
 from core.tests.matrix import Row
 
 ROWS: list[Row] = []
+
+
+# --- working-day calendar, rule lengths, deadline clocks (DESIGN.md rule 3) ---------------------
+def _calendar_day(ctx) -> dict:
+    from datetime import date
+
+    from core.models import CalendarDay
+
+    day = CalendarDay.objects.create(date=date(2027, 1, 1), is_working=False, note="元旦")
+    return {"kwargs": {"pk": day.pk}, "data": {"note": "元旦（已确认）"}}
+
+
+def _confirmed_2027(ctx) -> dict:
+    from core.models import CalendarYear
+
+    CalendarYear.objects.create(year=2027)
+    return {"kwargs": {"year": 2027}}
+
+
+def _calendar_rows() -> list[Row]:
+    from accounts.roles import Role
+    from core.tests.matrix import ALL_ROLES, CENTER_ROLES
+
+    admin = {Role.CENTER_ADMIN}
+    return [
+        Row("core-api:calendar-day-list", "GET", allowed=admin),
+        Row(
+            "core-api:calendar-day-list",
+            "POST",
+            allowed=admin,
+            setup=lambda ctx: {"data": {"date": "2027-01-01", "is_working": False, "note": "元旦"}},
+        ),
+        Row("core-api:calendar-day-detail", "GET", allowed=admin, setup=_calendar_day),
+        Row("core-api:calendar-day-detail", "PATCH", allowed=admin, setup=_calendar_day),
+        Row("core-api:calendar-day-detail", "DELETE", allowed=admin, setup=_calendar_day),
+        Row(
+            "core-api:calendar-import",
+            "POST",
+            allowed=admin,
+            setup=lambda ctx: {"data": {"year": 2027}, "format": "multipart"},
+            note="no file: 400 for the admin, 403 for everyone else",
+        ),
+        Row("core-api:calendar-year-list", "GET", allowed=admin),
+        Row(
+            "core-api:calendar-year-confirmation",
+            "POST",
+            allowed=admin,
+            setup=lambda ctx: {"kwargs": {"year": 2027}},
+        ),
+        Row("core-api:calendar-year-confirmation", "DELETE", allowed=admin, setup=_confirmed_2027),
+        Row("core-api:rule-list", "GET", allowed=CENTER_ROLES),
+        Row(
+            "core-api:rule-detail",
+            "PATCH",
+            allowed=admin,
+            setup=lambda ctx: {"kwargs": {"rule": "catalog.review"}, "data": {"working_days": 7}},
+        ),
+        Row("core-api:deadline-list", "GET", allowed=ALL_ROLES),
+        Row("core-api:deadline-stats", "GET", allowed=CENTER_ROLES),
+    ]
+
+
+ROWS += _calendar_rows()

@@ -1,0 +1,214 @@
+"""The calendar, rules and deadline API through the real HTTP stack (DESIGN.md rules 3 and 5)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.roles import Role
+from core import deadlines
+from core.calendar import SHANGHAI
+from core.models import AuditEvent, CalendarDay, CalendarYear, RuleOverride
+from core.rules import Rule
+
+DAYS = "/api/v1/core/calendar/days/"
+
+
+def at(y, m, d, hh=10, mm=0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def admin(make_user, center):
+    return make_user(roles=[Role.CENTER_ADMIN], unit=center)
+
+
+@pytest.fixture
+def as_admin(api, admin):
+    api.force_login(admin)
+    return api
+
+
+def _error(resp) -> dict:
+    body = resp.json()
+    assert set(body["error"]) == {"code", "message", "details"}
+    return body["error"]
+
+
+@pytest.mark.django_db
+def test_center_admin_adds_lists_edits_and_deletes_an_override(as_admin):
+    resp = as_admin.post(DAYS, {"date": "2027-01-01", "is_working": False, "note": "元旦"}, format="json")
+    assert resp.status_code == 201, resp.content
+    pk = resp.json()["id"]
+    assert resp.json()["date"] == "2027-01-01"
+    listed = as_admin.get(DAYS, {"year": 2027}).json()
+    assert listed["count"] == 1
+    resp = as_admin.patch(f"{DAYS}{pk}/", {"is_working": "工作日"}, format="json")
+    assert resp.status_code == 200 and resp.json()["is_working"] is True
+    assert as_admin.delete(f"{DAYS}{pk}/").status_code == 204
+    assert as_admin.get(f"{DAYS}{pk}/").status_code == 404
+    assert AuditEvent.objects.filter(action__startswith="core.calendar_day.").count() == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("bad", ["2027.01.01", "01-01-2027", "2027-02-29", None])
+def test_api_override_with_wrong_date_format_is_a_400_with_a_clear_message(as_admin, bad):
+    resp = as_admin.post(DAYS, {"date": bad, "is_working": False}, format="json")
+    assert resp.status_code == 400
+    error = _error(resp)
+    assert error["code"] == "calendar.bad_date"
+    assert "YYYY-MM-DD" in error["message"]
+    assert not CalendarDay.objects.exists()
+
+
+@pytest.mark.django_db
+def test_api_duplicate_override_date_is_a_400_and_keeps_the_first(as_admin):
+    as_admin.post(DAYS, {"date": "2027-01-01", "is_working": False}, format="json")
+    resp = as_admin.post(DAYS, {"date": "2027-01-01", "is_working": True}, format="json")
+    assert resp.status_code == 400
+    assert _error(resp)["code"] == "calendar.duplicate_date"
+    assert CalendarDay.objects.get().is_working is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.CENTER_REVIEWER, Role.DATA_OFFICER, Role.AUDITOR, Role.SYS_ADMIN])
+def test_everyone_but_the_center_admin_gets_403_and_nothing_is_written(api, make_user, center, role):
+    api.force_login(make_user(roles=[role], unit=center))
+    assert api.get(DAYS).status_code == 403
+    resp = api.post(DAYS, {"date": "not-a-date", "is_working": False}, format="json")
+    assert resp.status_code == 403  # the permission check comes before the input check
+    upload = SimpleUploadedFile("2027.csv", "2027-01-01,休息日,元旦\n".encode())
+    assert api.post("/api/v1/core/calendar/import/", {"file": upload, "year": 2027}).status_code == 403
+    assert api.post("/api/v1/core/calendar/years/2027/confirmation/").status_code == 403
+    assert (
+        api.patch("/api/v1/core/rules/cloud.accept/", {"working_days": 9}, format="json").status_code == 403
+    )
+    assert not CalendarDay.objects.exists() and not CalendarYear.objects.exists()
+    assert not RuleOverride.objects.exists()
+    assert (
+        not AuditEvent.objects.filter(action__startswith="core.").exclude(action__contains="denied").exists()
+    )
+
+
+@pytest.mark.django_db
+def test_anonymous_gets_401(api):
+    assert api.get(DAYS).status_code == 401
+    assert api.get("/api/v1/core/deadlines/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_api_import_of_the_notice_then_years_show_2027_confirmed(as_admin):
+    content = "日期,类型,说明\n2027-01-01,休息日,元旦\n2027-02-06,工作日,春节调休\n".encode()
+    with time_machine.travel(at(2026, 11, 26), tick=False):
+        before = as_admin.get("/api/v1/core/calendar/years/").json()
+        assert before["missing"] == [2027]
+        resp = as_admin.post(
+            "/api/v1/core/calendar/import/",
+            {"file": SimpleUploadedFile("2027.csv", content, content_type="text/csv"), "year": "2027"},
+        )
+        assert resp.status_code == 201, resp.content
+        assert resp.json()["created"] == 2
+        after = as_admin.get("/api/v1/core/calendar/years/").json()
+    assert after["missing"] == []
+    assert {r["year"]: r["confirmed"] for r in after["results"]}[2027] is True
+
+
+@pytest.mark.django_db
+def test_api_import_with_row_errors_is_a_400_listing_rows_and_stores_nothing(as_admin):
+    content = "2027-01-01,休息日,元旦\n2027/13/01,休息日,错\n2027-01-01,工作日,重复\n".encode()
+    resp = as_admin.post(
+        "/api/v1/core/calendar/import/", {"file": SimpleUploadedFile("2027.csv", content), "year": 2027}
+    )
+    assert resp.status_code == 400
+    error = _error(resp)
+    assert error["code"] == "calendar.row_errors"
+    assert [r["row"] for r in error["details"]["rows"]] == [2, 3]
+    assert not CalendarDay.objects.exists()
+
+
+@pytest.mark.django_db
+def test_api_import_without_file_or_rows_for_the_year_is_a_clear_400(as_admin):
+    resp = as_admin.post("/api/v1/core/calendar/import/", {"year": 2027})
+    assert resp.status_code == 400 and _error(resp)["code"] == "calendar.bad_file"
+    resp = as_admin.post(
+        "/api/v1/core/calendar/import/",
+        {"file": SimpleUploadedFile("x.csv", "日期,类型\n".encode()), "year": 2027},
+    )
+    assert resp.status_code == 400
+    assert _error(resp)["code"] == "calendar.no_rows"
+    assert "2027" in _error(resp)["message"]
+
+
+@pytest.mark.django_db
+def test_api_confirm_and_unconfirm_a_year(as_admin):
+    assert as_admin.post("/api/v1/core/calendar/years/2027/confirmation/").status_code == 201
+    assert CalendarYear.objects.filter(year=2027).exists()
+    assert as_admin.delete("/api/v1/core/calendar/years/2027/confirmation/").status_code == 204
+    assert as_admin.delete("/api/v1/core/calendar/years/2027/confirmation/").status_code == 404
+    assert as_admin.post("/api/v1/core/calendar/years/1066/confirmation/").status_code == 400
+
+
+@pytest.mark.django_db
+def test_rules_visible_to_center_staff_editable_by_admin_only(api, as_admin, make_user, center):
+    rows = {r["rule"]: r for r in as_admin.get("/api/v1/core/rules/").json()["results"]}
+    assert rows["cloud.accept"]["article"] == "C§11" and rows["cloud.accept"]["working_days"] == 3
+    resp = as_admin.patch(
+        "/api/v1/core/rules/catalog.review/", {"working_days": 7, "note": "会议"}, format="json"
+    )
+    assert resp.status_code == 200 and resp.json() == {
+        "rule": "catalog.review",
+        "working_days": 7,
+        "overridden": True,
+    }
+    assert (
+        as_admin.patch("/api/v1/core/rules/catalog.review/", {"working_days": -1}, format="json").status_code
+        == 400
+    )
+    assert as_admin.patch("/api/v1/core/rules/nope/", {"working_days": 3}, format="json").status_code == 404
+    reviewer = make_user(roles=[Role.CENTER_REVIEWER], unit=center)
+    api.force_login(reviewer)
+    assert api.get("/api/v1/core/rules/").status_code == 200
+    officer = make_user(roles=[Role.DATA_OFFICER])
+    api.force_login(officer)
+    assert api.get("/api/v1/core/rules/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_deadline_list_is_scoped_and_filtered(api, make_user, make_unit, center):
+    unit_a, unit_b = make_unit(name="甲局"), make_unit(name="乙局")
+    for name, unit in (("甲的申请", unit_a), ("乙的申请", unit_b)):
+        deadlines.start(
+            target=make_unit(name=name),
+            rule=Rule.DATA_UPDATE,
+            responsible_unit=unit,
+            started_at=at(2026, 3, 2),
+        )
+    officer_a = make_user(roles=[Role.DATA_OFFICER], unit=unit_a)
+    api.force_login(officer_a)
+    body = api.get("/api/v1/core/deadlines/").json()
+    assert [d["target_label"] for d in body["results"]] == ["甲的申请"]
+    assert body["results"][0]["article"] == "S§25"
+    assert body["results"][0]["due_at"].startswith("2026-03-04T23:59:59")
+    assert api.get("/api/v1/core/deadlines/", {"unit": unit_b.pk}).json()["count"] == 0
+    assert api.get("/api/v1/core/deadlines/", {"state": "nonsense"}).status_code == 400
+    api.force_login(make_user(roles=[Role.CENTER_REVIEWER], unit=center))
+    assert api.get("/api/v1/core/deadlines/").json()["count"] == 2
+    assert api.get("/api/v1/core/deadlines/", {"unit": unit_b.pk, "state": "running"}).json()["count"] == 1
+
+
+@pytest.mark.django_db
+def test_deadline_stats_for_center_staff_only(api, make_user, make_unit, center):
+    unit_a = make_unit(name="甲局")
+    target = make_unit(name="甲的申请")
+    deadlines.start(target=target, rule=Rule.DATA_UPDATE, responsible_unit=unit_a, started_at=at(2026, 3, 2))
+    deadlines.meet(target=target, rule=Rule.DATA_UPDATE, at=at(2026, 3, 3))
+    api.force_login(make_user(roles=[Role.CENTER_ADMIN], unit=center))
+    body = api.get("/api/v1/core/deadlines/stats/", {"start": "2026-03-01", "end": "2026-03-31"}).json()
+    assert body["results"][0]["unit"] == "甲局" and body["results"][0]["met_on_time"] == 1
+    bad = api.get("/api/v1/core/deadlines/stats/", {"start": "2026/3/1x"})
+    assert bad.status_code == 400 and _error(bad)["code"] == "calendar.bad_date"
+    api.force_login(make_user(roles=[Role.DATA_OFFICER], unit=unit_a))
+    assert api.get("/api/v1/core/deadlines/stats/").status_code == 403
