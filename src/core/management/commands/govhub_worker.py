@@ -36,7 +36,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         from datetime import timedelta
 
-        from django_tasks import default_task_backend
+        from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 
         stale = options["stale_seconds"]
         counts = jobs.recover_stale(stale_after=timedelta(seconds=stale) if stale is not None else None)
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             self.stdout.write("定时任务：" + ", ".join(f"{p.name}/{p.every}" for p in schedules))
 
         try:
-            if not jobs.uses_database_queue(default_task_backend):
+            if not jobs.uses_database_queue(task_backends[DEFAULT_TASK_BACKEND_ALIAS]):
                 if scheduler is None:
                     raise CommandError("当前任务后端不是数据库队列，请使用该后端自己的工作进程。")
                 # Another backend (Celery, RQ…) runs its own workers; this process only schedules.
