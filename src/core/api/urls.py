@@ -3,4 +3,6 @@ from django.urls import include, path
 app_name = "core-api"
 urlpatterns: list = [
     path("", include("core.api.calendar")),
+    path("", include("core.api.notifications")),
+    path("", include("core.api.jobs")),
 ]

@@ -71,3 +71,54 @@ def _calendar_rows() -> list[Row]:
 
 
 ROWS += _calendar_rows()
+
+
+# --- notifications (own inbox only) and background jobs (creator, unit admins, center staff) ----
+def _own_notification(ctx) -> dict:
+    from core.models import Notification
+
+    owner = ctx.actor or ctx.user()
+    return {"kwargs": {"pk": Notification.objects.create(recipient=owner, event="core.test", title="t").pk}}
+
+
+def _colleagues_job(ctx, status: str = "succeeded") -> dict:
+    """A job started by a data officer of unit A: only unit A's admins and center staff see it."""
+    from accounts.roles import Role
+    from core.models import JobRun
+
+    creator = ctx.user(roles=[Role.DATA_OFFICER], unit=ctx.unit_a)
+    run = JobRun.objects.create(
+        kind="test.matrix", task_path="x.y", status=status, created_by=creator, unit_id=ctx.unit_a.pk
+    )
+    return {"kwargs": {"pk": run.pk}}
+
+
+def _notification_job_rows() -> list[Row]:
+    from accounts.roles import Role
+    from core.tests.matrix import ALL_ROLES, CENTER_ROLES
+
+    job_viewers = CENTER_ROLES | {Role.UNIT_ADMIN}
+    return [
+        Row("core-api:notification-list", "GET", allowed=ALL_ROLES),
+        Row("core-api:notification-unread-count", "GET", allowed=ALL_ROLES),
+        Row("core-api:notification-read", "POST", allowed=ALL_ROLES, setup=_own_notification),
+        Row("core-api:notification-read-all", "POST", allowed=ALL_ROLES),
+        Row("core-api:notification-preferences", "GET", allowed=ALL_ROLES),
+        Row(
+            "core-api:notification-preferences",
+            "PATCH",
+            allowed=ALL_ROLES,
+            setup=lambda ctx: {"data": {"category": "cloud", "email": False}},
+        ),
+        Row("core-api:job-list", "GET", allowed=ALL_ROLES),
+        Row("core-api:job-detail", "GET", allowed=job_viewers, setup=_colleagues_job),
+        Row(
+            "core-api:job-retry",
+            "POST",
+            allowed=job_viewers,
+            setup=lambda ctx: _colleagues_job(ctx, status="failed"),
+        ),
+    ]
+
+
+ROWS += _notification_job_rows()
