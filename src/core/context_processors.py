@@ -34,4 +34,16 @@ def shell(request):
     if user is None or not user.is_authenticated:
         return {**base, "nav_menu": [], "shell_roles": []}
     roles = [str(r.get_role_display()) for r in user.role_assignments.all()]
-    return {**base, "nav_menu": _mark_active(menu_for(user), request.path), "shell_roles": roles}
+    return {
+        **base,
+        "nav_menu": _mark_active(menu_for(user), request.path),
+        "shell_roles": roles,
+        "calendar_banner_years": _calendar_banner_years(user),
+    }
+
+
+def _calendar_banner_years(user) -> list[int]:
+    """Years for the banner "20XX 年节假日安排尚未确认" (center admin; core/calendar/banner.html)."""
+    from core import calendar
+
+    return calendar.years_without_data() if calendar.can_manage_calendar(user) else []

@@ -56,3 +56,33 @@ def menu_for(user) -> list[dict]:
             continue
         groups.setdefault(str(item.group), []).append({"label": str(item.label), "url": url})
     return [{"group": g, "items": links} for g, links in groups.items()]
+
+
+# --- core's own entries (core is an app too: ``_load`` imports this very module) ---------------
+
+
+def _can_manage_calendar(user) -> bool:
+    from core.calendar import can_manage_calendar
+
+    return can_manage_calendar(user)
+
+
+def _can_view_rules(user) -> bool:
+    from core.calendar import can_view_rules
+
+    return can_view_rules(user)
+
+
+def _register_core_items() -> None:
+    from django.utils.translation import gettext_lazy as _
+
+    register(NavItem(_("办理时限"), "core:deadline-list", group=_("督办"), order=15))
+    register(
+        NavItem(_("工作日历"), "core:calendar", visible=_can_manage_calendar, group=_("平台管理"), order=700)
+    )
+    register(
+        NavItem(_("时限规则"), "core:calendar-rules", visible=_can_view_rules, group=_("平台管理"), order=710)
+    )
+
+
+_register_core_items()

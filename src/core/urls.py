@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "core"
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path("", include("core.views_calendar")),
 ]

@@ -212,3 +212,119 @@ def test_deadline_stats_for_center_staff_only(api, make_user, make_unit, center)
     assert bad.status_code == 400 and _error(bad)["code"] == "calendar.bad_date"
     api.force_login(make_user(roles=[Role.DATA_OFFICER], unit=unit_a))
     assert api.get("/api/v1/core/deadlines/stats/").status_code == 403
+
+
+# --- browser pages ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    client.force_login(admin)
+    return client
+
+
+@pytest.mark.django_db
+def test_calendar_page_shows_the_year_with_make_up_days_and_the_banner_for_2027(admin_client):
+    with time_machine.travel(at(2026, 11, 26), tick=False):
+        page = admin_client.get("/calendar/?year=2026")
+        html = page.content.decode()
+        assert page.status_code == 200
+        assert "2027 年节假日安排尚未确认" in html
+        assert 'data-date="2026-02-14" data-working="1"' in html  # 调休 Saturday
+        assert 'data-date="2026-10-01" data-working="0"' in html
+        dashboard = admin_client.get("/").content.decode()
+        assert "2027 年节假日安排尚未确认" in dashboard
+        nav = admin_client.get("/calendar/").content.decode()
+        assert 'href="/calendar/rules/"' in nav
+
+
+@pytest.mark.django_db
+def test_calendar_page_form_adds_an_override_and_shows_clear_errors(admin_client):
+    resp = admin_client.post("/calendar/", {"date": "2027-01-01", "is_working": "false", "note": "元旦"})
+    assert resp.status_code == 302
+    assert CalendarDay.objects.get().note == "元旦"
+    resp = admin_client.post("/calendar/", {"date": "2027-01-01", "is_working": "true"})
+    assert resp.status_code == 400
+    assert "已有调整记录" in resp.content.decode()
+    resp = admin_client.post("/calendar/", {"date": "2027年13月1", "is_working": "true"})
+    assert resp.status_code == 400
+    assert "YYYY-MM-DD" in resp.content.decode()
+    assert CalendarDay.objects.count() == 1
+    day = CalendarDay.objects.get()
+    assert admin_client.get(f"/calendar/days/{day.pk}/edit/").status_code == 200
+    resp = admin_client.post(f"/calendar/days/{day.pk}/edit/", {"date": "2027-01-01", "is_working": "true"})
+    assert resp.status_code == 302
+    day.refresh_from_db()
+    assert day.is_working
+    assert admin_client.post(f"/calendar/days/{day.pk}/delete/").status_code == 302
+    assert not CalendarDay.objects.exists()
+
+
+@pytest.mark.django_db
+def test_import_page_lists_row_errors_and_stores_nothing(admin_client):
+    bad = SimpleUploadedFile("2027.csv", "2027-01-01,休息日,元旦\n2027-1-32,休息日,错\n".encode())
+    resp = admin_client.post("/calendar/import/", {"year": 2027, "file": bad, "confirm": "on"})
+    assert resp.status_code == 400
+    html = resp.content.decode()
+    assert "第 2 行" in html and "YYYY-MM-DD" in html
+    assert not CalendarDay.objects.exists()
+    good = SimpleUploadedFile("2027.csv", "2027-01-01,休息日,元旦\n".encode())
+    resp = admin_client.post("/calendar/import/", {"year": 2027, "file": good, "confirm": "on"})
+    assert resp.status_code == 302
+    assert CalendarYear.objects.filter(year=2027).exists()
+
+
+@pytest.mark.django_db
+def test_year_confirm_page_action(admin_client):
+    assert admin_client.post("/calendar/years/2027/confirm/").status_code == 302
+    assert CalendarYear.objects.filter(year=2027).exists()
+    admin_client.post("/calendar/years/2027/confirm/", {"action": "unconfirm"})
+    assert not CalendarYear.objects.exists()
+
+
+@pytest.mark.django_db
+def test_rules_page_for_center_staff_admin_edits(admin_client, client, make_user, center):
+    page = admin_client.get("/calendar/rules/").content.decode()
+    assert "C§11" in page and "国发〔2016〕51号" in page
+    resp = admin_client.post(
+        "/calendar/rules/", {"rule": "cloud.change", "working_days": "6", "note": "试行"}
+    )
+    assert resp.status_code == 302
+    assert RuleOverride.objects.get(rule="cloud.change").working_days == 6
+    resp = admin_client.post("/calendar/rules/", {"rule": "cloud.change", "working_days": "0"})
+    assert resp.status_code == 400
+    reviewer = make_user(roles=[Role.CENTER_REVIEWER], unit=center)
+    client.force_login(reviewer)
+    assert client.get("/calendar/rules/").status_code == 200
+    assert client.post("/calendar/rules/", {"rule": "cloud.change", "working_days": "9"}).status_code == 403
+    assert RuleOverride.objects.get(rule="cloud.change").working_days == 6
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [Role.CENTER_REVIEWER, Role.DATA_OFFICER, Role.SYS_ADMIN])
+def test_calendar_pages_are_403_for_everyone_but_the_center_admin(client, make_user, center, role):
+    client.force_login(make_user(roles=[role], unit=center))
+    for url in ("/calendar/", "/calendar/import/"):
+        assert client.get(url).status_code == 403
+    assert client.post("/calendar/", {"date": "2027-01-01", "is_working": "false"}).status_code == 403
+    assert client.post("/calendar/years/2027/confirm/").status_code == 403
+    assert not CalendarDay.objects.exists() and not CalendarYear.objects.exists()
+    page = client.get("/").content.decode()
+    assert "尚未确认" not in page
+
+
+@pytest.mark.django_db
+def test_deadline_page_lists_the_users_clocks(client, make_user, make_unit):
+    unit = make_unit(name="甲局")
+    deadlines.start(
+        target=make_unit(name="甲的申请"),
+        rule=Rule.DATA_UPDATE,
+        responsible_unit=unit,
+        started_at=at(2026, 12, 30),
+    )
+    deadlines.start(target=make_unit(name="别人的申请"), rule=Rule.DATA_UPDATE, started_at=at(2026, 12, 30))
+    client.force_login(make_user(roles=[Role.DATA_OFFICER], unit=unit))
+    html = client.get("/deadlines/").content.decode()
+    assert "甲的申请" in html and "别人的申请" not in html
+    assert "暂定" in html  # due 2027-01-01 (provisional)
+    assert client.get("/deadlines/?state=bogus").status_code == 200
