@@ -178,10 +178,18 @@ class CsvSource:
         return raw, text
 
     def header(self) -> Header:
+        """The header mapping, after checking there is at least one data row (preflight)."""
         raw, text = self._open()
         with text:
             lines = _GuardedLines(text, conf.max_line_chars())
-            return self._read_header(lines)[0]
+            header, reader = self._read_header(lines)
+            try:
+                for row in reader:
+                    if row and any(v.strip() for v in row):
+                        return header
+            except csv.Error:
+                return header  # reported with its line by the run
+            raise Invalid(E.HEADER_ONLY, "文件只有表头，没有数据行。")
 
     def _read_header(self, lines: _GuardedLines) -> tuple[Header, Iterator[list[str]]]:
         first = ""
@@ -442,9 +450,15 @@ class XlsxSource:
         raise Invalid(E.EMPTY_FILE, "工作表为空。")
 
     def header(self) -> Header:
+        """The header mapping, after checking there is at least one data row (preflight)."""
         wb, ws = self._open()
         try:
-            return self._header_from(ws.iter_rows())[0]
+            rows = ws.iter_rows()
+            header = self._header_from(rows)[0]
+            for row in rows:
+                if any(c.value is not None and str(c.value).strip() for c in row):
+                    return header
+            raise Invalid(E.HEADER_ONLY, "工作表只有表头，没有数据行。")
         finally:
             wb.close()
 
