@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from accounts.roles import Role
@@ -131,7 +131,7 @@ def resource_facets(*, queryset: QuerySet[Resource]) -> dict[str, list[dict]]:
 def change_list(*, user: Any, resource: Resource) -> QuerySet[ResourceVersion]:
     """Versions of a resource: published ones for all who see it; open changes only for those
     who may see unpublished content."""
-    qs = resource.versions.all().order_by("-number", "-id")
+    qs = resource.versions.all().order_by(F("number").desc(nulls_first=True), "-id")
     if not permissions.can_see_unpublished(user, resource.provider_id):
         qs = qs.filter(status=ChangeStatus.PUBLISHED)
     return qs
