@@ -1,5 +1,6 @@
 """Password policy (等保 level 3): ≥ 10 characters, 3 character classes, not the username,
-not one of the last 5 passwords."""
+not one of the last 5 passwords. Every saved change is kept in ``PasswordHistory`` through
+``NotRecentlyUsedValidator.password_changed`` (Django calls it after ``set_password`` + save)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,11 @@ class NotRecentlyUsedValidator:
 
     def get_help_text(self):
         return _("新密码不能与最近 %(n)d 次使用过的密码相同。") % {"n": HISTORY_DEPTH}
+
+    def password_changed(self, password, user=None):
+        """Django calls this after every saved password change: keep the new hash."""
+        if user is None or not getattr(user, "pk", None) or not user.has_usable_password():
+            return
+        from .models import PasswordHistory
+
+        PasswordHistory.objects.create(user=user, password_hash=user.password)

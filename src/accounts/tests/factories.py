@@ -48,3 +48,53 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.clear_role_cache()
         if create:
             self.save()
+
+
+def make_api_client(unit, *, scopes=None, name: str | None = None):
+    """An API client of ``unit`` registered through the service, by a unit admin of that unit."""
+    from accounts import services
+    from accounts.roles import Role
+
+    admin = UserFactory(unit=unit, roles=[Role.UNIT_ADMIN])
+    client = services.api_client_create(
+        by=admin,
+        unit=unit,
+        name=name or f"客户端{ApiClientSeq.next()}",
+        system_name="业务协同系统",
+        scopes=scopes or [],
+    )
+    return client, admin
+
+
+def issue_token(client, by, **kwargs):
+    """(token, raw secret) issued through the service."""
+    from accounts import services
+
+    return services.api_token_issue(client=client, by=by, **kwargs)
+
+
+class ApiClientSeq:
+    n = 0
+
+    @classmethod
+    def next(cls) -> int:
+        cls.n += 1
+        return cls.n
+
+
+def import_workbook(rows, header=None) -> bytes:
+    """An .xlsx like the import template, with ``rows`` below the header."""
+    import io
+
+    from openpyxl import Workbook
+
+    from accounts.importing import COLUMNS
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(header or [label for _key, label in COLUMNS])
+    for row in rows:
+        ws.append(list(row))
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
