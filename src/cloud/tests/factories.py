@@ -174,3 +174,43 @@ def minimal_xlsx() -> bytes:
         z.writestr("[Content_Types].xml", "<Types/>")
         z.writestr("xl/workbook.xml", "<workbook/>")
     return buf.getvalue()
+
+
+def application_in(status: str, *, unit: Unit, center: Unit | None = None, catalog: dict | None = None):
+    """An application of ``unit`` brought to ``status`` through the services."""
+    catalog = catalog or standard_catalog()
+    unit_user = owner(unit)
+    center_user = reviewer(center)
+    app = submit(unit_user, catalog, host=1)
+    S = ApplicationStatus
+    if status == S.SUBMITTED:
+        return app
+    if status == S.RETURNED:
+        services.cloud_application_return(application=app, by=center_user, reasons="材料不全")
+        return app
+    if status == S.TEST_FAILED:
+        advance(app, S.TESTING, center_user=center_user, unit_user=unit_user)
+        services.cloud_application_test_record(
+            application=app, by=center_user, passed=False, performance="不合格", security="不合格"
+        )
+        return app
+    main = [S.ACCEPTED, S.TESTING, S.TRIAL, S.AGREEMENT_SIGNED, S.PRODUCTION]
+    if status in main:
+        return advance(app, status, center_user=center_user, unit_user=unit_user)
+    advance(app, S.PRODUCTION, center_user=center_user, unit_user=unit_user)
+    if status == S.CHANGE_PENDING:
+        services.cloud_change_request(
+            application=app,
+            by=unit_user,
+            lines=lines_of(catalog, host=1, bw=1),
+            reason="加带宽",
+            construction_plan="方案",
+            self_test_report="报告",
+        )
+        return app
+    services.cloud_termination_request(
+        application=app, by=unit_user, offboarding_confirmed=True, backup_confirmed=True
+    )
+    if status == S.RECLAIMING:
+        services.cloud_termination_approve(application=app, by=center_user)
+    return app

@@ -17,9 +17,9 @@ from cloud import services
 from cloud.adapters import InProcessAdapter
 from cloud.models import (
     Allocation,
-    AppSystem,
     ApplicationStatus,
     ApplicationStep,
+    AppSystem,
     ChangeRequest,
     CloudApplication,
     CloudAttachment,
@@ -407,11 +407,10 @@ def test_production_refused_before_30_calendar_days_of_trial_c12(unit_user, cent
     app.refresh_from_db()
     assert services.trial_earliest_end(app) == date(2026, 4, 1)
     # Day 29 (31 Mar, late evening): refused.
-    with time_machine.travel(at(2026, 3, 31, 23, 59), tick=False):
-        with pytest.raises(Conflict) as exc:
-            services.cloud_application_agreement_sign(
-                application=app, by=center_user, upload=io.BytesIO(minimal_pdf()), filename="协议.pdf"
-            )
+    with time_machine.travel(at(2026, 3, 31, 23, 59), tick=False), pytest.raises(Conflict) as exc:
+        services.cloud_application_agreement_sign(
+            application=app, by=center_user, upload=io.BytesIO(minimal_pdf()), filename="协议.pdf"
+        )
     assert exc.value.code == "cloud.trial_too_short"
     assert "2026-04-01" in exc.value.message
     assert not CloudAttachment.objects.filter(application=app).exists()
