@@ -39,7 +39,15 @@ def shell(request):
         "nav_menu": _mark_active(menu_for(user), request.path),
         "shell_roles": roles,
         "calendar_banner_years": _calendar_banner_years(user),
+        "unread_notification_count": lambda: _unread_notifications(user),
     }
+
+
+def _unread_notifications(user) -> int:
+    """The header badge (core/notifications/_badge.html); counted only when a page shows it."""
+    from core.notify import notification_unread_count
+
+    return notification_unread_count(user=user)
 
 
 def _calendar_banner_years(user) -> list[int]:
