@@ -31,7 +31,8 @@ def corpus(officer_a, officer_b, reviewer):
             name="市场主体登记信息",
             classification="31",
             items=items,
-            keywords="企业", summary="市场主体登记",
+            keywords="企业",
+            summary="市场主体登记",
             sharing_type="conditional",
             sharing_conditions="审批核验",
         )
@@ -41,7 +42,8 @@ def corpus(officer_a, officer_b, reviewer):
             reviewer,
             name="房屋基本信息",
             classification="16",
-            keywords="不动产", summary="房屋",
+            keywords="不动产",
+            summary="房屋",
             items=[
                 {"code": "bdcdyh", "name": "不动产单元号", "identifier_kind": "property_unit", "is_key": True}
             ],
