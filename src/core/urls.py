@@ -6,5 +6,6 @@ app_name = "core"
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("", include("core.views_notifications")),
+    path("audit/", include("core.views_audit")),
     path("", include("core.views_calendar")),
 ]

@@ -5,4 +5,5 @@ urlpatterns: list = [
     path("", include("core.api.calendar")),
     path("", include("core.api.notifications")),
     path("", include("core.api.jobs")),
+    path("", include("core.api.audit")),
 ]

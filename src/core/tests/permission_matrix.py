@@ -73,6 +73,29 @@ def _calendar_rows() -> list[Row]:
 ROWS += _calendar_rows()
 
 
+# --- audit trail (S§35): only AUDITOR and AUDIT_ADMIN read; there are no write endpoints --------
+def _audit_event(ctx) -> dict:
+    from core import audit
+
+    return {"kwargs": {"pk": audit.record(action="test.matrix.event").pk}}
+
+
+def _audit_rows() -> list[Row]:
+    from accounts.roles import Role
+
+    readers = {Role.AUDITOR, Role.AUDIT_ADMIN}
+    return [
+        Row("core-api:audit-event-list", "GET", allowed=readers),
+        Row("core-api:audit-event-detail", "GET", allowed=readers, setup=_audit_event),
+        Row("core-api:audit-event-export-csv", "GET", allowed=readers),
+        Row("core-api:audit-event-export-xlsx", "GET", allowed=readers),
+        Row("core-api:audit-chain", "GET", allowed=readers),
+    ]
+
+
+ROWS += _audit_rows()
+
+
 # --- notifications (own inbox only) and background jobs (creator, unit admins, center staff) ----
 def _own_notification(ctx) -> dict:
     from core.models import Notification
