@@ -32,3 +32,32 @@ def client_ip(request) -> str | None:
         if fwd:
             return fwd.split(",")[0].strip()
     return request.META.get("REMOTE_ADDR")
+
+
+class DomainErrorMiddleware:
+    """A ``DomainError`` that escapes a browser view becomes the matching Chinese error page
+    (404 / 403 / 400 / 409 / 429), never a 500. The API has its own handler (core.api.exceptions)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.shortcuts import render
+
+        from core.errors import DomainError
+
+        if not isinstance(exception, DomainError):
+            return None
+        if request.path.startswith("/api/"):
+            from django.http import JsonResponse
+
+            return JsonResponse(exception.as_dict(), status=exception.status)
+        return render(
+            request,
+            "errors/error.html",
+            {"status": exception.status, "message": exception.message},
+            status=exception.status,
+        )

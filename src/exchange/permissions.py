@@ -43,4 +43,15 @@ def can_read_usage(user, resource=None) -> bool:
         user and user.is_authenticated and user.has_role(Role.AUDITOR, Role.AUDIT_ADMIN)
     ):
         return True
-    return bool(resource is not None and user.unit_id == resource.provider_id)
+    return bool(
+        resource is not None
+        and user.is_authenticated
+        and user.unit_id == resource.provider_id
+        and user.has_role(Role.DATA_OFFICER, Role.UNIT_ADMIN)
+    )
+
+
+def can_read_shared_data(user) -> bool:
+    """Reading another unit's rows needs a consumer role as well as the unit's grant (least
+    privilege: security officers, system owners and administrators hold no data-reading role)."""
+    return bool(user and user.is_authenticated and user.has_role(*CONSUMER_ROLES))

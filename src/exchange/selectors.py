@@ -14,7 +14,7 @@ from core.errors import NotFound, PermissionDenied
 from .errors import ExchangeError
 from .masking import masker_for
 from .models import AccessRequest, Grant, GrantStatus, PurposeCategory
-from .permissions import can_read_usage, is_center_staff
+from .permissions import can_read_shared_data, can_read_usage, is_center_staff
 
 
 def grant_list(*, user) -> QuerySet[Grant]:
@@ -80,6 +80,8 @@ def access_check(
     """The one door (DESIGN rule 2): a live grant of the caller's unit for this resource, this
     channel and this purpose — and, if the grant names systems, this API client. Refusals say
     nothing about the data (no counts, no hints)."""
+    if not can_read_shared_data(user):
+        raise PermissionDenied(ExchangeError.NOT_ALLOWED)
     if purpose not in PurposeCategory.values:
         raise PermissionDenied(
             ExchangeError.BAD_PURPOSE,

@@ -44,7 +44,8 @@ def _call(row: Row, role: str) -> tuple[int, str]:
     if row.method != "GET" or spec.get("data") is not None:
         kwargs = {"data": spec.get("data") or {}, "format": spec.get("format", "json")}
     response = send(url, **kwargs)
-    return response.status_code, response.content[:300].decode(errors="replace")
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return response.status_code, content[:300].decode(errors="replace")
 
 
 @pytest.mark.django_db

@@ -17,3 +17,10 @@ urlpatterns = [
     path("requests/<int:pk>/opinion/", views.AccessRequestOpinionApi.as_view(), name="request-opinion"),
     path("requests/<int:pk>/decide/", views.AccessRequestDecideApi.as_view(), name="request-decide"),
 ]
+urlpatterns += [
+    path("record-access/", views.WhoAccessedApi.as_view(), name="who-accessed"),
+    path("usage/", views.UsageApi.as_view(), name="usage"),
+    path("<str:code>/records", views.RecordQueryApi.as_view(), name="records"),
+    path("<str:code>/download", views.DownloadApi.as_view(), name="download"),
+    path("<str:code>/changes", views.ChangeFeedApi.as_view(), name="changes"),
+]

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from catalog.models import Resource, ResourceStatus
-from core.errors import NotFound
-from exchange import selectors, services
+from core.errors import DomainError, Invalid, NotFound, PermissionDenied
+from exchange import reading, selectors, services
+from exchange.accounting import who_accessed
+from exchange.errors import ExchangeError
 from exchange.models import AccessRequest
+from exchange.permissions import can_read_usage
 
 from . import serializers as s
 
@@ -171,3 +179,234 @@ class AccessRequestDecideApi(APIView):
             access_request=req, by=request.user, request=request, **ser.validated_data
         )
         return Response(s.AccessRequestSerializer(req).data)
+
+
+# --- Read channels (S§31) ----------------------------------------------------------------------
+
+
+PURPOSE_PARAMS = [
+    OpenApiParameter(
+        "purpose", OpenApiTypes.STR, required=False, description="用途类别；也可用请求头 X-Purpose"
+    ),
+    OpenApiParameter("purpose_detail", OpenApiTypes.STR, required=False, description="具体用途（可选）"),
+]
+
+
+class ClientRateThrottle(SimpleRateThrottle):
+    """Per API client (or per user for browser sessions) — a clear 429 with Retry-After."""
+
+    scope = "exchange"
+
+    def get_rate(self):
+        return getattr(settings, "GOVHUB_EXCHANGE_RATE", "1200/min")
+
+    def get_cache_key(self, request, view):
+        client = getattr(request, "api_client", None)
+        ident = f"c{client.pk}" if client is not None else f"u{request.user.pk}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def _purpose(request) -> tuple[str, str]:
+    purpose = request.headers.get("X-Purpose") or request.query_params.get("purpose") or ""
+    detail = request.headers.get("X-Purpose-Detail") or request.query_params.get("purpose_detail") or ""
+    return purpose.strip(), detail.strip()
+
+
+def _context(request, code: str, channel: str):
+    resource = selectors.published_resource_by_code(code)
+    purpose, detail = _purpose(request)
+    return selectors.access_check(
+        user=request.user,
+        resource=resource,
+        channel=channel,
+        purpose=purpose,
+        purpose_detail=detail,
+        api_client=getattr(request, "api_client", None),
+    )
+
+
+class RecordQueryApi(APIView):
+    """联机查询: ``GET /api/v1/exchange/<code>/records?<item>=…&<item>__in=a,b&<item>__gte=…``
+    with ``X-Purpose``. Returns granted items only, masked per sensitivity; keyset ``after``."""
+
+    throttle_classes = [ClientRateThrottle]
+
+    @extend_schema(parameters=PURPOSE_PARAMS, responses=OpenApiTypes.OBJECT)
+    def get(self, request, code: str):
+        ctx = _context(request, code, "online_query")
+        return Response(
+            reading.online_query(
+                ctx=ctx,
+                user=request.user,
+                params=request.query_params.dict(),
+                api_client=getattr(request, "api_client", None),
+                request=request,
+            )
+        )
+
+
+class _FileFormatNegotiation(DefaultContentNegotiation):
+    """``?format=csv`` chooses the file, not a DRF renderer; errors are still JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class DownloadApi(APIView):
+    """部门批量下载: streams CSV / JSONL / XLSX of the granted slice."""
+
+    throttle_classes = [ClientRateThrottle]
+    content_negotiation_class = _FileFormatNegotiation
+
+    @extend_schema(
+        parameters=[
+            *PURPOSE_PARAMS,
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["csv", "jsonl", "xlsx"]),
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, code: str):
+        ctx = _context(request, code, "batch_download")
+        fmt = request.query_params.get("format", "csv")
+        download_id, stream = reading.start_download(
+            ctx=ctx,
+            user=request.user,
+            params=request.query_params.dict(),
+            fmt=fmt,
+            api_client=getattr(request, "api_client", None),
+            request=request,
+        )
+        types = {
+            "csv": "text/csv; charset=utf-8",
+            "jsonl": "application/x-ndjson; charset=utf-8",
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+        resp = StreamingHttpResponse(stream, content_type=types[fmt])
+        resp["Content-Disposition"] = f'attachment; filename="{code}-{download_id}.{fmt}"'
+        resp["X-GovHub-Download-Id"] = download_id
+        return resp
+
+
+class ChangeFeedApi(APIView):
+    """系统对接 / 前置机: ``GET /api/v1/exchange/<code>/changes?since=<cursor>``."""
+
+    throttle_classes = [ClientRateThrottle]
+
+    @extend_schema(
+        parameters=[
+            *PURPOSE_PARAMS,
+            OpenApiParameter("since", OpenApiTypes.INT),
+            OpenApiParameter("limit", OpenApiTypes.INT),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request, code: str):
+        resource = selectors.published_resource_by_code(code)
+        purpose, detail = _purpose(request)
+        client = getattr(request, "api_client", None)
+        last_error = None
+        for channel in ("system_feed", "exchange_node"):
+            try:
+                ctx = selectors.access_check(
+                    user=request.user, resource=resource, channel=channel, purpose=purpose,
+                    purpose_detail=detail, api_client=client,
+                )  # fmt: skip
+                break
+            except DomainError as exc:
+                last_error = exc
+        else:
+            raise last_error
+        try:
+            since = int(request.query_params.get("since") or 0)
+            limit = int(request.query_params.get("limit") or 500)
+        except ValueError:
+            raise Invalid(ExchangeError.BAD_FILTER, "since 和 limit 须为整数。")
+        return Response(
+            reading.change_feed(
+                ctx=ctx,
+                user=request.user,
+                since=since,
+                limit=limit,
+                channel=channel,
+                api_client=client,
+                request=request,
+            )  # fmt: skip
+        )
+
+
+class WhoAccessedApi(APIView):
+    """ "谁访问了这条记录": auditors enter an identifier and see every unit, purpose and time
+    that returned it (S§35). Reading this is itself audited."""
+
+    @extend_schema(parameters=[OpenApiParameter("identifier", OpenApiTypes.STR, required=True)])
+    def get(self, request):
+        from accounts.permissions import can_read_audit
+        from core import audit
+
+        if not can_read_audit(request.user):
+            raise PermissionDenied()
+        ident = (request.query_params.get("identifier") or "").strip()
+        if not ident or len(ident) > 64:
+            raise Invalid(ExchangeError.BAD_FILTER, "请输入要查询的标识（如身份证号）。")
+        events = who_accessed(identifier=ident)
+        audit.record(
+            actor=request.user,
+            action="exchange.who_accessed",
+            request=request,
+            details={"matches": len(events)},
+        )
+        return Response(
+            {
+                "results": [
+                    {
+                        "time": e.occurred_at.isoformat(),
+                        "unit": e.unit_label,
+                        "actor": e.actor_label,
+                        "api_client": e.api_client_label,
+                        "purpose": e.purpose,
+                        "resource": (e.details or {}).get("resource"),
+                        "channel": (e.details or {}).get("channel"),
+                        "audit_id": e.pk,
+                    }
+                    for e in events
+                ]
+            }
+        )
+
+
+class UsageApi(APIView):
+    """Usage statistics per resource / consumer / purpose / day (S§38 input)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("resource", OpenApiTypes.STR),
+            OpenApiParameter("days", OpenApiTypes.INT),
+        ]
+    )
+    def get(self, request):
+        from datetime import timedelta
+
+        from django.db.models import Sum
+        from django.utils import timezone
+
+        from exchange.models import UsageDaily
+
+        code = request.query_params.get("resource")
+        resource = selectors.published_resource_by_code(code) if code else None
+        if not can_read_usage(request.user, resource):
+            raise PermissionDenied()
+        try:
+            days = max(1, min(int(request.query_params.get("days") or 30), 400))
+        except ValueError:
+            raise Invalid(ExchangeError.BAD_FILTER, "days 须为整数。")
+        qs = UsageDaily.objects.filter(day__gte=timezone.localdate() - timedelta(days=days))
+        if resource is not None:
+            qs = qs.filter(resource=resource)
+        rows = (
+            qs.values(
+                "day", "resource__code", "resource__name", "consumer__name", "purpose_category", "channel"
+            )
+            .annotate(calls=Sum("calls"), rows=Sum("rows"))
+            .order_by("day")
+        )
+        return Response({"results": [{**r, "day": r["day"].isoformat()} for r in rows]})

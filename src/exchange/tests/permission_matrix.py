@@ -111,7 +111,37 @@ def _request_to_decide(ctx):
     return {"kwargs": {"pk": req.pk}, "data": {"approve": False, "reason": "用途不明确"}}
 
 
+def _readable(channel):
+    def setup(ctx):
+        grant = _grant(provider=ctx.unit_b, consumer=ctx.home)
+        grant.channels = [channel]
+        grant.save()
+        return {"kwargs": {"code": grant.resource.code}, "query": {"purpose": "data_check"}}
+
+    return setup
+
+
+def _my_resource_usage(ctx):
+    res = published_resource(provider=ctx.home)
+    return {"query": {"resource": res.code}}
+
+
 ROWS = [
+    Row("exchange-api:records", "GET", allowed=CONSUMERS, setup=_readable("online_query")),
+    Row("exchange-api:download", "GET", allowed=CONSUMERS, setup=_readable("batch_download")),
+    Row("exchange-api:changes", "GET", allowed=CONSUMERS, setup=_readable("system_feed")),
+    Row(
+        "exchange-api:who-accessed",
+        "GET",
+        allowed={Role.AUDITOR, Role.AUDIT_ADMIN},
+        setup=lambda ctx: {"query": {"identifier": "430102199001011234"}},
+    ),
+    Row(
+        "exchange-api:usage",
+        "GET",
+        allowed=CENTER_ROLES | PROVIDER_OFFICERS | {Role.AUDITOR, Role.AUDIT_ADMIN},
+        setup=_my_resource_usage,
+    ),
     Row("exchange-api:grant-list", "GET", allowed=ALL_ROLES),
     Row("exchange-api:grant-detail", "GET", allowed=ALL_ROLES, setup=_own_grant),
     Row("exchange-api:grant-obtain", "POST", allowed=CONSUMERS, setup=_obtain),

@@ -1,0 +1,309 @@
+"""The read channels (S§31): online query, batch download and the change feed.
+
+Every function here starts from an ``AccessContext`` (``selectors.access_check``) — DESIGN rule 2
+— reads only granted items through ``datastore.tables``, applies the grant's row filter, masks,
+and records the read (``accounting.record_read``) in the same transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from catalog.models import DataType
+from core.errors import Invalid, PermissionDenied, RateLimited
+from datastore import tables
+
+from .accounting import identifier_columns, record_read
+from .errors import ExchangeError
+from .masking import mask_row
+from .models import UsageDaily
+from .selectors import AccessContext
+
+MAX_PAGE = 500
+DOWNLOAD_CHUNK = 5000
+RESERVED_PARAMS = {"purpose", "purpose_detail", "after", "limit", "format", "since", "page_size"}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+def parse_filters(ctx: AccessContext, params: dict[str, str]) -> dict[str, Any]:
+    """``item=v``, ``item__in=a,b``, ``item__gte=`` / ``item__lte=`` (dates and numbers) on granted
+    items only. Anything else is refused before any data is read."""
+    granted = {i.code: i for i in ctx.items}
+    filters: dict[str, Any] = {}
+    for key, raw in params.items():
+        if key in RESERVED_PARAMS:
+            continue
+        code, _sep, op = key.partition("__")
+        item = granted.get(code)
+        if item is None:
+            raise Invalid(ExchangeError.BAD_FILTER, _("只能按已授权的信息项查询：%(k)s") % {"k": key})
+        raw = str(raw)[:2000]
+        if op == "":
+            filters[code] = raw
+        elif op == "in":
+            values = [v for v in raw.split(",") if v != ""]
+            if not values or len(values) > 100:
+                raise Invalid(ExchangeError.BAD_FILTER, _("in 条件须有 1 到 100 个取值。"))
+            filters[code] = values
+        elif op in ("gte", "lte"):
+            if item.data_type not in (DataType.DATE, DataType.DATETIME, DataType.INTEGER, DataType.DECIMAL):
+                raise Invalid(
+                    ExchangeError.BAD_FILTER, _("范围条件只能用于日期或数值信息项：%(k)s") % {"k": code}
+                )
+            rng = filters.setdefault(code, {})
+            if not isinstance(rng, dict):
+                raise Invalid(ExchangeError.BAD_FILTER, _("同一信息项不能同时使用等值和范围条件。"))
+            rng[op] = raw
+        else:
+            raise Invalid(ExchangeError.BAD_FILTER, _("不支持的查询条件：%(k)s") % {"k": key})
+    return filters
+
+
+def _with_row_filter(ctx: AccessContext, filters: dict[str, Any]) -> dict[str, Any] | None:
+    """AND the grant's row filter (``{item: [allowed values]}``) into the caller's filters.
+    Returns None when the two cannot both hold (the answer is empty)."""
+    merged = dict(filters)
+    for code, allowed in (ctx.grant.row_filter or {}).items():
+        allowed = [str(v) for v in allowed]
+        mine = merged.get(code)
+        if mine is None:
+            merged[code] = allowed
+        elif isinstance(mine, list):
+            both = [v for v in mine if v in allowed]
+            if not both:
+                return None
+            merged[code] = both
+        elif isinstance(mine, str):
+            if mine not in allowed:
+                return None
+        else:  # a range on a row-filtered item: keep both conditions
+            merged[code] = {**mine, "in": allowed}
+    return merged
+
+
+def _present(ctx: AccessContext, rows: list[dict]) -> list[dict]:
+    codes = [i.code for i in ctx.items]
+    out = []
+    for r in rows:
+        rec = {c: _jsonable(r.get(c)) for c in codes}
+        out.append(mask_row(rec, ctx.maskers))
+    return out
+
+
+def _keys(ctx: AccessContext, rows: list[dict]) -> list[str]:
+    cols = identifier_columns(ctx)
+    return [str(r[c]) for r in rows for c in cols if r.get(c) not in (None, "")]
+
+
+@transaction.atomic
+def online_query(
+    *, ctx: AccessContext, user, params: dict[str, str], api_client=None, request=None
+) -> dict[str, Any]:
+    """联机查询: one page of records, keyset-paginated by an opaque cursor."""
+    filters = parse_filters(ctx, params)
+    try:
+        limit = max(1, min(int(params.get("limit") or 50), MAX_PAGE))
+        after = int(params["after"]) if params.get("after") else None
+    except ValueError:
+        raise Invalid(ExchangeError.BAD_FILTER, _("after 和 limit 须为整数。"))
+    merged = _with_row_filter(ctx, filters)
+    codes = [i.code for i in ctx.items]
+    raw = [] if merged is None else tables.select_rows(ctx.resource, codes, merged, after, limit + 1)
+    more = len(raw) > limit
+    raw = raw[:limit]
+    results = _present(ctx, raw)
+    event = record_read(
+        ctx=ctx,
+        user=user,
+        channel="online_query",
+        action="exchange.read.query",
+        row_count=len(results),
+        keys=_keys(ctx, raw),
+        filters=filters,
+        api_client=api_client,
+        request=request,
+    )
+    return {
+        "results": results,
+        "next": str(raw[-1]["_gh_row_id"]) if more else None,
+        "returned": len(results),
+        "audit_id": event.pk,
+    }
+
+
+def _check_download_limits(ctx: AccessContext, user) -> None:
+    today = timezone.localdate()
+    used = UsageDaily.objects.filter(
+        day=today, resource=ctx.resource, consumer_id=user.unit_id, channel="batch_download"
+    ).values_list("calls", flat=True)
+    if sum(used) >= ctx.grant.downloads_per_day:
+        raise RateLimited(
+            ExchangeError.BAD_STATE,
+            _("今日下载次数已达上限（%(n)d 次），请明天再试。") % {"n": ctx.grant.downloads_per_day},
+        )
+
+
+def start_download(
+    *, ctx: AccessContext, user, params: dict[str, str], fmt: str, api_client=None, request=None
+) -> tuple[str, Iterator[bytes]]:
+    """部门批量下载: records the download (audit event with its id) and returns the id and a
+    generator that streams the granted slice in constant memory."""
+    if fmt not in ("csv", "jsonl", "xlsx"):
+        raise Invalid(ExchangeError.BAD_FILTER, _("格式须为 csv、jsonl 或 xlsx。"))
+    filters = parse_filters(ctx, params)
+    merged = _with_row_filter(ctx, filters)
+    _check_download_limits(ctx, user)
+    download_id = uuid.uuid4().hex
+    with transaction.atomic():
+        record_read(
+            ctx=ctx,
+            user=user,
+            channel="batch_download",
+            action="exchange.read.download",
+            row_count=0,
+            filters=filters,
+            api_client=api_client,
+            request=request,
+            extra={"download_id": download_id, "format": fmt, "limit_rows": ctx.grant.download_limit_rows},
+        )
+    limit_rows = ctx.grant.download_limit_rows
+
+    def chunks() -> Iterator[list[dict]]:
+        if merged is None:
+            return
+        after, sent = None, 0
+        codes = [i.code for i in ctx.items]
+        while sent < limit_rows:
+            rows = tables.select_rows(
+                ctx.resource, codes, merged, after, min(DOWNLOAD_CHUNK, limit_rows - sent)
+            )
+            if not rows:
+                return
+            after = rows[-1]["_gh_row_id"]
+            sent += len(rows)
+            yield _present(ctx, rows)
+
+    header = [i.code for i in ctx.items]
+    labels = [i.name for i in ctx.items]
+    if fmt == "csv":
+        return download_id, _stream_csv(header, labels, chunks())
+    if fmt == "jsonl":
+        return download_id, _stream_jsonl(download_id, ctx, chunks())
+    return download_id, _stream_xlsx(download_id, header, labels, chunks())
+
+
+def _stream_csv(header, labels, chunks) -> Iterator[bytes]:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([f"{lab}({code})" for lab, code in zip(labels, header, strict=True)])
+    yield ("\ufeff" + buf.getvalue()).encode("utf-8")
+    for rows in chunks:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerows([[("" if r[c] is None else r[c]) for c in header] for r in rows])
+        yield buf.getvalue().encode("utf-8")
+
+
+def _stream_jsonl(download_id, ctx, chunks) -> Iterator[bytes]:
+    meta = {"_govhub": {"download_id": download_id, "resource": ctx.resource.code, "grant": ctx.grant.pk}}
+    yield (json.dumps(meta, ensure_ascii=False) + "\n").encode()
+    for rows in chunks:
+        yield "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+
+
+def _stream_xlsx(download_id, header, labels, chunks) -> Iterator[bytes]:
+    """openpyxl's write-only workbook keeps rows on disk, not in memory; the finished file is
+    streamed from a temporary file."""
+    import tempfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    wb.properties.identifier = download_id
+    wb.properties.title = f"GovHub download {download_id}"
+    ws = wb.create_sheet("data")
+    ws.append([f"{lab}({code})" for lab, code in zip(labels, header, strict=True)])
+    for rows in chunks:
+        for r in rows:
+            ws.append([r[c] for c in header])
+    with tempfile.TemporaryFile() as tmp:
+        wb.save(tmp)
+        tmp.seek(0)
+        while block := tmp.read(1 << 16):
+            yield block
+
+
+@transaction.atomic
+def change_feed(
+    *, ctx: AccessContext, user, since: int, limit: int, channel: str, api_client=None, request=None
+) -> dict[str, Any]:
+    """系统对接 / 前置机: changes after ``since`` with the current values of granted items.
+
+    A row-filtered grant never learns about rows outside its filter through the log: changes of
+    such rows, and deletions (whose values are gone), are left out for it."""
+    entries = tables.changes_since(ctx.resource, after=since, limit=max(1, min(limit, 1000)))
+    live_ids = [e.row_id for e in entries if e.op != "delete"]
+    codes = [i.code for i in ctx.items]
+    rows_by_id: dict[int, dict] = {}
+    merged = _with_row_filter(ctx, {})
+    if live_ids and merged is not None:
+        for r in tables.select_rows(
+            ctx.resource, codes, {**merged, "_gh_row_id": live_ids}, None, len(live_ids)
+        ):
+            rows_by_id[r["_gh_row_id"]] = r
+    out, raw = [], []
+    for e in entries:
+        if e.op != "delete" and e.row_id not in rows_by_id:
+            continue  # outside the grant's rows, or changed again since (a later entry carries it)
+        if e.op == "delete" and ctx.grant.row_filter:
+            continue  # the deleted row's values are gone: cannot prove it was inside the filter
+        item = {
+            "cursor": e.pk,
+            "op": e.op,
+            "row": e.row_id,
+            "version": e.version,
+            "changed_at": e.changed_at.isoformat(),
+        }
+        if e.op != "delete":
+            r = rows_by_id[e.row_id]
+            raw.append(r)
+            item["data"] = _present(ctx, [r])[0]
+        out.append(item)
+    next_cursor = entries[-1].pk if entries else since
+    record_read(
+        ctx=ctx,
+        user=user,
+        channel=channel,
+        action="exchange.read.feed",
+        row_count=len(out),
+        keys=_keys(ctx, raw),
+        filters={"since": since},
+        api_client=api_client,
+        request=request,
+    )
+    return {"changes": out, "next": next_cursor, "more": len(entries) >= limit}
+
+
+def require_channel(ctx: AccessContext, channel: str) -> None:
+    if not ctx.grant.allows_channel(channel):
+        raise PermissionDenied(ExchangeError.NO_GRANT)
