@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.roles import Role
-from cloud.models import AppSystem, ApplicationStatus, CloudApplication, Exemption, MigrationPlan
+from cloud.models import ApplicationStatus, AppSystem, CloudApplication, Exemption, MigrationPlan
 from cloud.tests.factories import application_in, minimal_pdf, standard_catalog
 from core.tests.matrix import ALL_ROLES, CENTER_ROLES, UNIT_ROLES, Row
 
