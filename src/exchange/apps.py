@@ -1,6 +1,15 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ExchangeConfig(AppConfig):
     name = "exchange"
+    verbose_name = _("共享交换")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from datastore import hooks
+
+        from .services import notify_consumers_after_load
+
+        hooks.connect_after_load(notify_consumers_after_load)

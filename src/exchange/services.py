@@ -492,3 +492,38 @@ def grant_expiry_sweep(*, today: date | None = None) -> dict:
         Grant.objects.filter(pk=grant.pk).update(expiry_notified_at=timezone.now())
         noticed += 1
     return {"expired": expired, "noticed": noticed}
+
+
+def notify_consumers_after_load(*, resource: Resource, load) -> int:
+    """S§25: after each load, units holding live grants are told to compare and update — in the
+    inbox and, where a system registered one, by webhook (thin payload: pull the feed)."""
+    from .webhooks import enqueue_for_resource
+
+    today = timezone.localdate()
+    consumers = (
+        Grant.objects.filter(
+            resource=resource, status=GrantStatus.ACTIVE, valid_from__lte=today, valid_to__gte=today
+        )
+        .values_list("consumer_id", flat=True)
+        .distinct()
+    )
+    from accounts.models import Unit
+
+    title = _("「%(res)s」数据已更新（第 %(v)s 版），请比对更新") % {"res": resource.name, "v": load.version}
+    for unit in Unit.objects.filter(pk__in=list(consumers)):
+        notify(
+            event="exchange.data.updated", title=title, roles=[Role.DATA_OFFICER, Role.UNIT_ADMIN], unit=unit
+        )
+    enqueue_for_resource(
+        resource=resource,
+        event="data.changed",
+        payload={
+            "resource": resource.code,
+            "version": load.version,
+            "inserted": load.rows_inserted,
+            "updated": load.rows_updated,
+            "deleted": load.rows_deleted,
+            "feed": f"/api/v1/exchange/{resource.code}/changes",
+        },
+    )
+    return len(consumers)

@@ -314,3 +314,13 @@ def test_who_accessed_this_record_for_auditors_only(api, world, make_user, make_
     assert (
         _get(api, user, f"/api/v1/exchange/record-access/?identifier={PEOPLE[2]['sfzh']}").status_code == 403
     )
+
+
+def test_consumers_are_notified_after_each_load_s25(world, make_user):
+    from core.models import Notification
+
+    consumer_officer = make_user(unit=world["consumer"].unit, roles=[Role.DATA_OFFICER])
+    bystander = make_user(roles=[Role.DATA_OFFICER])  # another unit, no grant
+    _load(world["resource"], world["officer"], [dict(PEOPLE[0], jd="火星街道")])
+    assert Notification.objects.filter(recipient=consumer_officer, event="exchange.data.updated").exists()
+    assert not Notification.objects.filter(recipient=bystander, event="exchange.data.updated").exists()
