@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import update_session_auth_hash
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -190,14 +191,14 @@ class MeApi(AccountsApi):
 
 
 class MePasswordApi(AccountsApi):
-    parser_classes = [JSONParser, FormParser]
-
     @extend_schema(request=s.PasswordChangeSerializer, responses={204: None})
     def post(self, request):
         if request.user.is_service_account:
             raise PermissionDenied(AccountsError.NOT_ALLOWED)
         data = _valid(s.PasswordChangeSerializer, request.data)
-        services.user_change_password(user=request.user, request=request, **data)
+        user = services.user_change_password(user=request.user, request=request, **data)
+        if hasattr(request, "session"):
+            update_session_auth_hash(request, user)  # keep this browser signed in
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
