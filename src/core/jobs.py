@@ -58,6 +58,8 @@ STALE_AFTER = timedelta(seconds=getattr(settings, "GOVHUB_JOB_STALE_SECONDS", 12
 #: How often a worker refreshes the heartbeat of the jobs it is running.
 HEARTBEAT_EVERY = timedelta(seconds=getattr(settings, "GOVHUB_JOB_HEARTBEAT_SECONDS", 10))
 DEFAULT_MAX_ATTEMPTS = 3
+#: Finished rows of the database queue are deleted after this long (``prune_queue_results``).
+QUEUE_RESULT_RETENTION = timedelta(days=getattr(settings, "GOVHUB_TASK_RESULT_RETENTION_DAYS", 7))
 HOSTNAME = socket.gethostname()[:255]
 
 
@@ -368,6 +370,20 @@ def heartbeat(*, host: str = HOSTNAME, pid: int | None = None, now: datetime | N
     return JobRun.objects.filter(
         status=JobRun.Status.RUNNING, worker_host=host, worker_pid=pid or os.getpid()
     ).update(heartbeat_at=now or timezone.now())
+
+
+def prune_queue_results(*, older_than: timedelta | None = None) -> int:
+    """Delete finished rows of the database queue older than ``older_than`` (default 7 days).
+
+    Periodic tasks put a queue row every few seconds; ``JobRun`` keeps the history people need.
+    """
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # pragma: no cover
+        return 0
+    cutoff = timezone.now() - (older_than or QUEUE_RESULT_RETENTION)
+    deleted, _rows = DBTaskResult.objects.finished().filter(finished_at__lt=cutoff).delete()
+    return deleted
 
 
 # --- who may see a job ------------------------------------------------------------------------

@@ -320,6 +320,7 @@ def test_core_schedule_registers_sweep_chain_verify_and_recovery():
     assert by_name["core.audit_verify"].func == "core.audit.verify_chain"
     assert by_name["core.audit_verify"].every == timedelta(days=1)
     assert by_name["core.jobs_recover"].func == "core.jobs.recover_stale"
+    assert by_name["core.queue_prune"].func == "core.jobs.prune_queue_results"
 
 
 def test_two_workers_never_claim_the_same_periodic_slot(schedule):
@@ -365,3 +366,25 @@ def test_tick_runs_due_tasks_and_records_their_outcome(schedule):
 def test_periodic_interval_must_be_positive(schedule):
     with pytest.raises(ValueError):
         schedule.periodic("t.bad", every=timedelta(0), func="x.y")
+
+
+def test_finished_queue_rows_older_than_a_week_are_pruned_running_ones_kept():
+    from django_tasks_db.models import DBTaskResult
+
+    def row(status, finished_at):
+        return DBTaskResult.objects.create(
+            args_kwargs={"args": [], "kwargs": {}},
+            task_path="core.tasks.run_job",
+            backend_name="default",
+            status=status,
+            finished_at=finished_at,
+        )
+
+    now = jobs.timezone.now()
+    old_done = row("SUCCESSFUL", now - timedelta(days=8))
+    old_failed = row("FAILED", now - timedelta(days=8))
+    recent = row("SUCCESSFUL", now - timedelta(days=1))
+    running = row("RUNNING", None)
+    assert jobs.prune_queue_results() == 2
+    assert set(DBTaskResult.objects.values_list("id", flat=True)) == {recent.id, running.id}
+    assert not DBTaskResult.objects.filter(id__in=[old_done.id, old_failed.id]).exists()
