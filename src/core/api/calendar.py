@@ -21,6 +21,8 @@ from datetime import date
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -50,6 +52,44 @@ class CalendarDayInputSerializer(serializers.Serializer):
     date = serializers.CharField(help_text="YYYY-MM-DD")
     is_working = serializers.CharField(help_text="true/false 或 工作日/休息日")
     note = serializers.CharField(required=False, allow_blank=True)
+
+
+class ImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV 或 .xlsx：日期, 工作日/休息日, 说明")
+    year = serializers.IntegerField()
+    replace = serializers.BooleanField(required=False, default=False)
+    confirm = serializers.BooleanField(required=False, default=True)
+
+
+class ImportResultSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    confirmed = serializers.BooleanField()
+    dates = serializers.ListField(child=serializers.CharField())
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class RuleLengthInputSerializer(serializers.Serializer):
+    working_days = serializers.IntegerField(min_value=1, max_value=365)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class StatsRowSerializer(serializers.Serializer):
+    unit_id = serializers.IntegerField(allow_null=True)
+    unit = serializers.CharField()
+    rule = serializers.CharField()
+    rule_label = serializers.CharField()
+    article = serializers.CharField()
+    total = serializers.IntegerField()
+    met_on_time = serializers.IntegerField()
+    met_late = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    open = serializers.IntegerField()
+    on_time_rate = serializers.FloatField(allow_null=True)
 
 
 class YearStatusSerializer(serializers.Serializer):
@@ -126,6 +166,11 @@ class CalendarDayListApi(APIView):
 
     serializer_class = CalendarDayInputSerializer
 
+    @extend_schema(
+        operation_id="core_calendar_days_list",
+        parameters=[OpenApiParameter("year", OpenApiTypes.INT)],
+        responses=CalendarDaySerializer(many=True),
+    )
     def get(self, request):
         year = request.query_params.get("year")
         calendar.require_calendar_manager(request.user)
@@ -134,6 +179,7 @@ class CalendarDayListApi(APIView):
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(CalendarDaySerializer(page, many=True).data)
 
+    @extend_schema(request=CalendarDayInputSerializer, responses={201: CalendarDaySerializer})
     def post(self, request):
         data = request.data
         day = calendar.calendar_day_create(
@@ -174,7 +220,11 @@ class CalendarImportApi(APIView):
     """Import the State Council notice for one year (CSV or XLSX: 日期, 工作日/休息日, 说明)."""
 
     parser_classes = [MultiPartParser, FormParser]
+    serializer_class = ImportInputSerializer
 
+    @extend_schema(
+        request={"multipart/form-data": ImportInputSerializer}, responses={201: ImportResultSerializer}
+    )
     def post(self, request):
         calendar.require_calendar_manager(request.user)
         upload = request.FILES.get("file")
@@ -203,6 +253,8 @@ class CalendarImportApi(APIView):
 class CalendarYearListApi(APIView):
     """Last, current and next year: official data present, confirmed by the center, overrides."""
 
+    serializer_class = YearStatusSerializer
+
     def get(self, request):
         rows = calendar.calendar_year_status(user=request.user)
         return Response(
@@ -214,6 +266,10 @@ class CalendarYearListApi(APIView):
 
 
 class CalendarYearConfirmApi(APIView):
+    """The center admin confirms (POST) or withdraws (DELETE) a year's holiday arrangement."""
+
+    serializer_class = NoteSerializer
+
     def post(self, request, year: int):
         entry = calendar.calendar_year_confirm(
             by=request.user, year=year, note=str(request.data.get("note") or "")
@@ -230,6 +286,8 @@ class CalendarYearConfirmApi(APIView):
 
 class RuleListApi(APIView):
     """Every deadline rule with its article and length in working days (center staff)."""
+
+    serializer_class = RuleRowSerializer
 
     def get(self, request):
         rows = calendar.rule_table(user=request.user)
@@ -249,7 +307,10 @@ class RuleListApi(APIView):
 
 
 class RuleDetailApi(APIView):
+    """The center admin changes a rule's length for new clocks."""
+
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    serializer_class = RuleLengthInputSerializer
 
     def patch(self, request, rule: str):
         calendar.rule_length_set(
@@ -269,6 +330,16 @@ class DeadlineListApi(APIView):
     """Clocks the caller may see: center staff all, everyone else their unit's.
     Filters: ``state``, ``rule``, ``unit`` (id)."""
 
+    serializer_class = DeadlineSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("state", OpenApiTypes.STR, enum=Deadline.State.values),
+            OpenApiParameter("rule", OpenApiTypes.STR, enum=Rule.values),
+            OpenApiParameter("unit", OpenApiTypes.INT),
+        ],
+        responses=DeadlineSerializer(many=True),
+    )
     def get(self, request):
         params = request.query_params
         qs = deadlines.deadline_list(
@@ -283,6 +354,16 @@ class DeadlineStatsApi(APIView):
     """Met on time / met late / overdue / open per responsible unit and rule, for clocks falling
     due between ``start`` and ``end`` (YYYY-MM-DD; default: this year up to today)."""
 
+    serializer_class = StatsRowSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATE),
+            OpenApiParameter("end", OpenApiTypes.DATE),
+            OpenApiParameter("unit", OpenApiTypes.INT),
+            OpenApiParameter("rule", OpenApiTypes.STR, enum=Rule.values),
+        ]
+    )
     def get(self, request):
         if not deadlines.is_center_staff(request.user):
             raise PermissionDenied(
