@@ -388,3 +388,22 @@ def test_finished_queue_rows_older_than_a_week_are_pruned_running_ones_kept():
     assert jobs.prune_queue_results() == 2
     assert set(DBTaskResult.objects.values_list("id", flat=True)) == {recent.id, running.id}
     assert not DBTaskResult.objects.filter(id__in=[old_done.id, old_failed.id]).exists()
+
+
+def test_scheduler_step_heartbeats_and_starts_due_tasks(schedule):
+    schedule.periodic("t.cheap", every=timedelta(seconds=5), func="core.tests.test_jobs.cheap", inline=True)
+    old = datetime(2026, 1, 1, tzinfo=UTC)
+    mine = _running(worker_host=jobs.HOSTNAME, worker_pid=jobs.os.getpid(), heartbeat_at=old)
+    scheduler = jobs.Scheduler(worker="w1")
+    scheduler.step()
+    scheduler.step()  # same second: the slot is taken, nothing runs twice
+    mine.refresh_from_db()
+    assert mine.heartbeat_at > old
+    assert CALLS == ["cheap"]
+
+
+def test_worker_refuses_to_run_a_queue_it_does_not_own():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="不是数据库队列"):
+        call_command("govhub_worker", "--batch")
