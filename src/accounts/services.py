@@ -559,7 +559,7 @@ def api_client_create(
 @transaction.atomic
 def api_client_update(*, client: ApiClient, by: User, request: Any = None, **fields: Any) -> ApiClient:
     """Rename, re-scope or (de)activate a client. Deactivation stops all its tokens at once."""
-    client = ApiClient.objects.select_for_update().select_related("unit", "service_user").get(pk=client.pk)
+    client = ApiClient.objects.select_for_update().select_related("unit").get(pk=client.pk)
     if not perms.can_manage_api_clients(by, client.unit):
         raise _deny(_("您只能管理本单位的接口客户端。"))
     changed = {}
