@@ -112,3 +112,52 @@ def test_unit_b_api_client_page_is_404_for_unit_a(client, unit_admin, make_unit)
     other, _admin = make_api_client(make_unit())
     client.force_login(unit_admin)
     assert client.get(f"/accounts/api-clients/{other.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "home", "paths"),
+    [
+        (
+            Role.SYS_ADMIN,
+            "center",
+            ["/accounts/units/", "/accounts/users/", "/accounts/users/new/", "/accounts/users/import/"],
+        ),
+        (
+            Role.CENTER_ADMIN,
+            "center",
+            ["/accounts/units/", "/accounts/units/new/", "/accounts/units/{unit}/edit/"],
+        ),
+        (
+            Role.SEC_ADMIN,
+            "center",
+            [
+                "/accounts/users/",
+                "/accounts/users/{person}/",
+                "/accounts/lockouts/",
+                "/accounts/logins/",
+                "/accounts/api-clients/",
+            ],
+        ),
+        (
+            Role.SYSTEM_OWNER,
+            "unit",
+            [
+                "/accounts/api-clients/",
+                "/accounts/api-clients/{client}/",
+                "/accounts/password/",
+                "/accounts/logins/",
+            ],
+        ),
+    ],
+)
+def test_pages_render_for_their_roles(client, center, make_user, make_unit, role, home, paths):
+    unit = make_unit()
+    person = make_user(unit=unit, roles=[Role.DATA_OFFICER])
+    actor = make_user(unit=center if home == "center" else unit, roles=[role])
+    api_client, _admin = make_api_client(unit)
+    client.force_login(actor)
+    for path in paths:
+        url = path.format(unit=unit.pk, person=person.pk, client=api_client.pk)
+        resp = client.get(url)
+        assert resp.status_code == 200, url
+        assert "<html" in resp.content.decode()
