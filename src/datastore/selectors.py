@@ -97,3 +97,20 @@ def quality_summary(*, user: Any, resource: Resource) -> dict:
         "overdue_since": table.overdue_since if table else None,
         "items": items,
     }
+
+
+def resource_list(*, user: Any) -> QuerySet[Resource]:
+    """Published table resources whose data the user looks after: the unit's own (data officer,
+    unit admin) or all (center staff)."""
+    from catalog.models import ResourceFormat, ResourceStatus
+
+    qs = (
+        Resource.objects.filter(status=ResourceStatus.PUBLISHED, format=ResourceFormat.TABLE)
+        .select_related("provider", "data_table", "data_table__last_load")
+        .order_by("provider__code", "name")
+    )
+    if is_center_staff(user):
+        return qs
+    if user.has_role("data_officer", "unit_admin"):
+        return qs.filter(provider_id=user.unit_id)
+    return qs.none()
