@@ -27,12 +27,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import multiprocessing
+import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connections, models, router, transaction
@@ -114,31 +118,38 @@ sm3_hex = _sm3_factory()
 
 
 def _canonical_time(value: Any) -> str:
-    """UTC, microseconds, ``Z``: the same text whatever the database returned."""
-    if isinstance(value, str):  # SQLite raw rows: "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC
-        value = datetime.fromisoformat(value)
+    """UTC, microseconds, ``Z`` (``2026-10-09T01:30:00.000000Z``) whatever form the value has."""
+    if isinstance(value, str):
+        if value.endswith("Z"):  # already canonical (produced by the SELECT, see _time_sql)
+            return value
+        value = datetime.fromisoformat(value)  # SQLite text "YYYY-MM-DD HH:MM:SS[.ffffff]", UTC
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _canonical_details(value: Any) -> Any:
-    if isinstance(value, str):  # raw rows carry the JSON text
-        return json.loads(value) if value else {}
+    if isinstance(value, str | bytes):  # raw rows carry the JSON text
+        return orjson.loads(value) if value else {}
     return value if value is not None else {}
 
 
-_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+def _dumps(doc: dict) -> bytes:
+    """Sorted-key compact JSON, UTF-8, non-ASCII kept: byte-for-byte what
+    ``json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` gives for the
+    values ``record`` stores (floats in exponent form and integers past 64 bits are stored as text,
+    see ``_normalise_details``), computed by orjson because verification must be fast."""
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
 def canonical_bytes(row: Sequence[Any]) -> bytes:
-    """Sorted-key compact JSON (UTF-8) of one event row in ``HASH_COLUMNS`` order, incl. prev_hash."""
+    """The hash input: sorted-key compact JSON of one event row (``HASH_COLUMNS``), incl. prev_hash."""
     doc = dict(zip(HASH_COLUMNS, row, strict=True))
     doc["occurred_at"] = _canonical_time(doc["occurred_at"])
     doc["details"] = _canonical_details(doc["details"])
     ip = doc["ip"]
     doc["ip"] = str(ip) if ip is not None else None
-    return _dumps(doc).encode()
+    return _dumps(doc)
 
 
 def event_hash(row: Sequence[Any]) -> str:
@@ -162,19 +173,29 @@ def _clean_text(text: str) -> str:
     return text.replace("\x00", "") if "\x00" in text else text
 
 
+_INT64 = 2**63
+
+
 def _clean_details(value: Any) -> Any:
+    """Keep only values every JSON encoder and both databases write the same way."""
     if isinstance(value, str):
         return _clean_text(value)
     if isinstance(value, dict):
         return {_clean_text(str(k)): _clean_details(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_clean_details(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and not -_INT64 <= value < _INT64:
+        return str(value)  # past 64 bits: PostgreSQL jsonb and orjson disagree with Python
+    if isinstance(value, float) and (not math.isfinite(value) or "e" in repr(value)):
+        return repr(value)  # NaN/Infinity are not JSON; 1e+16 vs 1e16 differ between encoders
     return value
 
 
 def _normalise_details(details: dict) -> dict:
     """Plain JSON (dates, decimals, UUIDs become strings) that both databases store identically."""
-    return _clean_details(json.loads(json.dumps(details, cls=DjangoJSONEncoder, allow_nan=False)))
+    return _clean_details(json.loads(json.dumps(details, cls=DjangoJSONEncoder)))
 
 
 def record(
@@ -280,10 +301,25 @@ def _lock_state(using: str) -> AuditChainState:
     return AuditChainState.objects.using(using).select_for_update().get(pk=1)
 
 
+def _time_sql(connection) -> str:
+    """``occurred_at`` as canonical text computed by the database (no datetime objects in Python)."""
+    col = connection.ops.quote_name("occurred_at")
+    if connection.vendor == "postgresql":
+        return f"""to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    # SQLite keeps UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]" (no fraction when it is zero).
+    return (
+        f"substr({col}, 1, 10) || 'T' || substr({col}, 12, 8) || '.' "
+        f"|| substr(substr({col}, 21) || '000000', 1, 6) || 'Z'"
+    )
+
+
 def _select_sql(connection, where: str, order: str) -> str:
+    """Raw SELECT of the hashed columns (``HASH_COLUMNS`` order) plus ``hash``; identifiers from
+    the model, values bound by the caller."""
     qn = connection.ops.quote_name
-    cols = ", ".join(qn(c) for c in HASH_COLUMNS) + ", " + qn("hash")
-    return f"SELECT {cols} FROM {qn(AuditEvent._meta.db_table)} WHERE {where} ORDER BY {qn(order)}"
+    cols = [_time_sql(connection) if c == "occurred_at" else qn(c) for c in HASH_COLUMNS]
+    cols.append(qn("hash"))
+    return f"SELECT {', '.join(cols)} FROM {qn(AuditEvent._meta.db_table)} WHERE {where} ORDER BY {qn(order)}"
 
 
 def _parse_time(value: Any) -> datetime:
@@ -479,106 +515,186 @@ class VerifyResult:
 
 
 _MAX_PROBLEMS_KEPT = 100
+#: From this many chained events on, verification runs in parallel worker processes.
+PARALLEL_FROM = 200_000
 
 
-def _iter_chained_rows(using: str, chunk: int) -> Iterator[list[tuple]]:
-    """Chained rows in seq order, in keyset chunks (no ORM objects, bounded memory)."""
+def _missing(a: int, b: int) -> VerifyProblem:
+    return VerifyProblem(
+        "missing", a, None, _("链序号 %(a)s 至 %(b)s 的事件缺失（被删除）。") % {"a": a, "b": b}
+    )
+
+
+def _relinked(seq: int, event_id: int | None) -> VerifyProblem:
+    return VerifyProblem(
+        "relinked",
+        seq,
+        event_id,
+        _("链序号 %(seq)s（事件 #%(id)s）的前一哈希与上一事件不符。") % {"seq": seq, "id": event_id},
+    )
+
+
+def _verify_range(using: str, lo: int, hi: int, prev: str | None, chunk: int) -> dict:
+    """Check chained events with ``lo <= seq <= hi``: each hash, each link inside the range, and
+    every missing seq. ``prev`` is the hash before ``lo`` (None: the caller checks that link).
+
+    The hot loop: raw rows (time already canonical text), orjson, OpenSSL SM3 — no ORM objects.
+    """
     connection = connections[using]
     qn = connection.ops.quote_name
-    sql = _select_sql(connection, f"{qn('seq')} > %s", "seq") + " LIMIT %s"
-    last = -1
+    sql = _select_sql(connection, f"{qn('seq')} > %s AND {qn('seq')} <= %s", "seq") + " LIMIT %s"
+    problems: list[VerifyProblem] = []
+    count = 0
+    expected, first_prev, first_seq = lo, None, None
+    keys, n = HASH_COLUMNS, len(HASH_COLUMNS)
+    loads, dumps, sort_keys, digest = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS, sm3_hex
+    i_seq, i_id, i_prev, i_ip = _I_SEQ, _I_ID, _I_PREV, _COL["ip"]
+    last = lo - 1
     with connection.cursor() as cursor:
         while True:
-            cursor.execute(sql, [last, chunk])
+            cursor.execute(sql, [last, hi, chunk])
             rows = cursor.fetchall()
             if not rows:
-                return
-            yield rows
-            last = rows[-1][_I_SEQ]
+                break
+            for row in rows:
+                seq = row[i_seq]
+                if first_seq is None:
+                    first_seq, first_prev = seq, row[i_prev]
+                if seq != expected:
+                    problems.append(_missing(expected, seq - 1))
+                    prev = None  # the link across a hole cannot be checked
+                if prev is not None and row[i_prev] != prev:
+                    problems.append(_relinked(seq, row[i_id]))
+                doc = dict(zip(keys, row, strict=False))  # row ends with the stored hash
+                doc["details"] = loads(doc["details"]) if doc["details"] else {}
+                ip = row[i_ip]
+                if ip is not None and type(ip) is not str:
+                    doc["ip"] = str(ip)
+                prev = row[n]
+                if digest(dumps(doc, option=sort_keys)) != prev:
+                    problems.append(
+                        VerifyProblem(
+                            "altered",
+                            seq,
+                            row[i_id],
+                            _("链序号 %(seq)s（事件 #%(id)s）的内容与哈希不符（被修改）。")
+                            % {"seq": seq, "id": row[i_id]},
+                        )
+                    )
+                expected = seq + 1
+                count += 1
+            last = rows[-1][i_seq]
+            del problems[_MAX_PROBLEMS_KEPT:]
+    if expected <= hi:
+        problems.append(_missing(expected, hi))
+    return {
+        "lo": lo,
+        "hi": hi,
+        "checked": count,
+        "first_seq": first_seq,
+        "first_prev": first_prev,
+        "last_seq": expected - 1,
+        "last_hash": prev,
+        "problems": problems,
+    }
+
+
+def _verify_range_in_child(args: tuple) -> dict:
+    """Worker-process entry: a fresh database connection per process."""
+    connections.close_all()
+    try:
+        return _verify_range(*args)
+    finally:
+        connections.close_all()
+
+
+def _can_fork(using: str) -> bool:
+    connection = connections[using]
+    if connection.in_atomic_block:  # e.g. inside a test transaction: children could not see the rows
+        return False
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        return False
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def verify_chain(
-    *, notify_on_failure: bool = True, record_run: bool = True, chunk: int = 20000
+    *, notify_on_failure: bool = True, record_run: bool = True, chunk: int = 20000, workers: int | None = None
 ) -> VerifyResult:
     """Recompute every hash in seq order; report the first broken or missing link (S§35).
 
     Detects: an edited event (hash differs), a deleted event (seq gap), a re-linked chain
     (``prev_hash`` differs from the previous event's hash), events cut off the end (the chain
     head recorded by the chainer is missing or differs), and half-written chain columns.
-    On failure the security admins (SEC_ADMIN) are notified. Reusable by the daily job.
+    Large chains are split by seq range over worker processes (one per CPU, at most 4); the
+    links between ranges are checked here. On failure the security admins (SEC_ADMIN) are
+    notified. Reusable by the daily job.
     """
     started = time.perf_counter()
     using = _db_alias()
     state = AuditChainState.objects.using(using).filter(pk=1).first()
+    events = AuditEvent.objects.using(using)
+    top = events.aggregate(top=models.Max("seq"))["top"] or 0
     result = VerifyResult()
 
-    def problem(kind: str, seq: int | None, event_id: int | None, message: str) -> None:
-        result.problem_count += 1
-        if len(result.problems) < _MAX_PROBLEMS_KEPT:
-            result.problems.append(VerifyProblem(kind, seq, event_id, message))
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1) if top >= PARALLEL_FROM else 1
+    if workers > 1 and not _can_fork(using):
+        workers = 1
+    step = max(1, math.ceil(top / workers)) if top else 1
+    ranges = [(lo, min(top, lo + step - 1)) for lo in range(1, top + 1, step)] or [(1, 0)]
+    if len(ranges) > 1:
+        connections[using].close()  # children must not share the parent's socket
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(len(ranges)) as pool:
+            parts = pool.map(_verify_range_in_child, [(using, lo, hi, None, chunk) for lo, hi in ranges])
+    else:
+        parts = [_verify_range(using, ranges[0][0], ranges[0][1], None, chunk)]
 
-    expected, prev = 1, GENESIS_HASH
-    head_hash_at_state: str | None = None
-    state_seq = state.last_seq if state else 0
-    hash_of, dumps, ctime, loads = sm3_hex, _dumps, _canonical_time, json.loads
-    keys = HASH_COLUMNS
-    n = len(keys)
-    for rows in _iter_chained_rows(using, chunk):
-        for row in rows:
-            seq, rid, stored = row[_I_SEQ], row[_I_ID], row[n]
-            if seq != expected:
-                problem(
-                    "missing",
-                    expected,
-                    None,
-                    _("链序号 %(a)s 至 %(b)s 的事件缺失（被删除）。") % {"a": expected, "b": seq - 1},
-                )
-                prev = None  # the link across a hole cannot be checked
-            if prev is not None and row[_I_PREV] != prev:
-                problem(
-                    "relinked",
-                    seq,
-                    rid,
-                    _("链序号 %(seq)s（事件 #%(id)s）的前一哈希与上一事件不符。") % {"seq": seq, "id": rid},
-                )
-            doc = dict(zip(keys, row[:n], strict=True))
-            doc["occurred_at"] = ctime(doc["occurred_at"])
-            details = doc["details"]
-            doc["details"] = loads(details) if isinstance(details, str) else (details or {})
-            if doc["ip"] is not None:
-                doc["ip"] = str(doc["ip"])
-            if hash_of(dumps(doc).encode()) != stored:
-                problem(
-                    "altered",
-                    seq,
-                    rid,
-                    _("链序号 %(seq)s（事件 #%(id)s）的内容与哈希不符（被修改）。") % {"seq": seq, "id": rid},
-                )
-            if seq == state_seq:
-                head_hash_at_state = stored
-            prev, expected = stored, seq + 1
-            result.checked += 1
-    result.head_seq, result.head_hash = expected - 1, prev or ""
+    problems: list[VerifyProblem] = []
+    prev_hash, prev_last = GENESIS_HASH, 0
+    for part in parts:
+        # The link into this range: its first event must point at the previous range's last hash.
+        first = part["first_seq"]
+        if first is not None and first == prev_last + 1 and prev_hash not in (None, part["first_prev"]):
+            problems.append(_relinked(first, None))
+        problems.extend(part["problems"])
+        result.checked += part["checked"]
+        if part["first_seq"] is not None:
+            prev_hash, prev_last = part["last_hash"], part["last_seq"]
+    result.head_seq, result.head_hash = top, (prev_hash or "")
+
     if state is not None and state.last_seq > 0:
-        if result.head_seq < state.last_seq:
-            problem(
-                "truncated",
-                result.head_seq + 1,
-                None,
-                _("链尾缺失：链头应为序号 %(want)s，实际只到 %(have)s（末尾事件被删除）。")
-                % {"want": state.last_seq, "have": result.head_seq},
+        if top < state.last_seq:
+            problems.append(
+                VerifyProblem(
+                    "truncated",
+                    top + 1,
+                    None,
+                    _("链尾缺失：链头应为序号 %(want)s，实际只到 %(have)s（末尾事件被删除）。")
+                    % {"want": state.last_seq, "have": top},
+                )
             )
-        elif head_hash_at_state is not None and head_hash_at_state != state.last_hash:
-            problem(
-                "head_mismatch",
-                state.last_seq,
-                None,
-                _("链序号 %(seq)s 的哈希与链头记录不符（链被重算）。") % {"seq": state.last_seq},
-            )
-    half = AuditEvent.objects.using(using).pending().exclude(hash="", prev_hash="")
+        else:
+            at_state = events.filter(seq=state.last_seq).values_list("hash", flat=True).first()
+            if at_state is not None and at_state != state.last_hash:
+                problems.append(
+                    VerifyProblem(
+                        "head_mismatch",
+                        state.last_seq,
+                        None,
+                        _("链序号 %(seq)s 的哈希与链头记录不符（链被重算）。") % {"seq": state.last_seq},
+                    )
+                )
+    half = events.pending().exclude(hash="", prev_hash="")
     for event_id in half.values_list("id", flat=True)[:10]:
-        problem("half_chained", None, event_id, _("事件 #%(id)s 有哈希却没有链序号。") % {"id": event_id})
-    result.pending = AuditEvent.objects.using(using).pending().count()
+        problems.append(
+            VerifyProblem(
+                "half_chained", None, event_id, _("事件 #%(id)s 有哈希却没有链序号。") % {"id": event_id}
+            )
+        )
+    result.problem_count = len(problems)
+    result.problems = problems[:_MAX_PROBLEMS_KEPT]
+    result.pending = events.pending().count()
     result.seconds = time.perf_counter() - started
     if record_run:
         _record_verification(using, result)

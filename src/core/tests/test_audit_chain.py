@@ -92,6 +92,28 @@ def test_canonical_form_is_sorted_compact_json_of_the_event_and_prev_hash():
     assert audit.event_hash(row) == hashlib.new("sm3", audit.canonical_bytes(row)).hexdigest()
 
 
+@pytest.mark.django_db
+def test_canonical_json_is_exactly_the_sorted_compact_stdlib_json_for_stored_details():
+    details = {
+        "名称": "企业\n登记\u0001",
+        "b": [1, 2.5, None, True, {"z": 1, "a": "x"}],
+        "big": 2**70,
+        "tiny": 1.5e-7,
+        "huge": 1e16,
+        "nan": float("nan"),
+        "a": {"é": 0.1},
+    }
+    stored = audit.record(action="t.canonical", details=details)
+    stored.refresh_from_db()
+    assert stored.details["big"] == str(2**70) and stored.details["huge"] == "1e+16"
+    assert stored.details["nan"] == "nan" and stored.details["tiny"] == "1.5e-07"
+    row = audit._row_of(stored)
+    doc = dict(zip(audit.HASH_COLUMNS, row, strict=True))
+    doc["occurred_at"] = audit._canonical_time(doc["occurred_at"])
+    reference = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert audit.canonical_bytes(row) == reference
+
+
 # --- recording and chaining -------------------------------------------------------------------
 
 

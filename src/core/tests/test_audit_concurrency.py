@@ -103,7 +103,35 @@ def test_rolled_back_ids_become_recorded_gaps_not_broken_links(settings):
     assert AuditEvent.objects.pending().count() == 0
     committed = AuditEvent.objects.count()
     assert committed == WRITERS * (EVENTS_EACH - EVENTS_EACH // 5)
-    missing = sum(g.last_id - g.first_id + 1 for g in AuditChainGap.objects.all())
-    ids = AuditEvent.objects.values_list("id", flat=True)
-    assert missing == max(ids) - min(ids) + 1 - committed
+    gap_ids, late = set(), set()
+    for gap in AuditChainGap.objects.all():
+        gap_ids.update(range(gap.first_id, gap.last_id + 1))
+        late.update(gap.late_ids)
+    ids = set(AuditEvent.objects.values_list("id", flat=True))
+    start = AuditEvent.objects.get(seq=1).pk  # the chain starts at its first committed event
+    assert gap_ids & ids == late  # a gap is a rolled-back id, unless it committed late after all
+    assert set(range(start, max(ids) + 1)) - ids <= gap_ids  # every rolled-back id is accounted for
+    assert gap_ids  # some writers did roll back
     _assert_linear()
+
+
+def test_parallel_verification_finds_the_same_first_broken_link():
+    from core.audit_db import drop_triggers, install_triggers
+
+    for i in range(60):
+        audit.record(action="test.parallel", details={"i": i})
+    audit.chain_pending()
+    serial = audit.verify_chain(notify_on_failure=False, record_run=False, workers=1)
+    parallel = audit.verify_chain(notify_on_failure=False, record_run=False, workers=3)
+    assert serial.ok and parallel.ok and parallel.checked == serial.checked == 60
+    assert parallel.head_hash == serial.head_hash
+    victim = AuditEvent.objects.get(seq=21)  # the first event of the second range
+    drop_triggers()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE core_auditevent SET purpose = 'x' WHERE id = %s", [victim.pk])
+            cursor.execute("DELETE FROM core_auditevent WHERE seq = 45")
+    finally:
+        install_triggers()
+    result = audit.verify_chain(notify_on_failure=False, record_run=False, workers=3)
+    assert [(p.kind, p.seq) for p in result.problems[:2]] == [("altered", 21), ("missing", 45)]
