@@ -441,6 +441,7 @@ class MigrationPlan(models.Model):
     keep_until = models.DateField(_("原系统保留至"), null=True, blank=True)
     retired_resource_list = models.TextField(_("原系统资源清单"), blank=True)
     retired_submitted_at = models.DateTimeField(null=True, blank=True)
+    reminded_on = models.DateField(_("最近提醒日期"), null=True, blank=True)
     created_by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

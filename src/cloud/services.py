@@ -1223,3 +1223,42 @@ def migration_submit_retired_list(*, plan: MigrationPlan, by: Any, resource_list
         roles=CENTER_STAFF,
     )
     return plan
+
+
+def migration_reminder_sweep(*, today: date | None = None) -> int:
+    """C§20 reminders (periodic): plans past their target date, and plans whose keep period is over
+    without the retired resource list. Each plan is reminded at most once a day; returns how many."""
+    from cloud.selectors import migration_flags
+
+    today = today or timezone.localdate()
+    sent = 0
+    candidates = MigrationPlan.objects.select_related("system", "system__owner").exclude(
+        status=MigrationPlan.Status.RETIRED
+    )
+    for plan in candidates.exclude(reminded_on=today):
+        flags = migration_flags(plan, today)
+        if not any(flags.values()):
+            continue
+        with transaction.atomic():
+            locked = MigrationPlan.objects.select_for_update().get(pk=plan.pk)
+            if locked.reminded_on == today:
+                continue
+            locked.reminded_on = today
+            locked.save(update_fields=["reminded_on"])
+            title = (
+                _("迁移计划已逾期：%(name)s")
+                if flags["overdue"]
+                else _("原系统保留期已满，请提交资源清单：%(name)s")
+            ) % {"name": plan.system.name}
+            notify(
+                event="cloud.migration.reminder",
+                title=str(title),
+                url="/cloud/",
+                roles=UNIT_ACTORS,
+                unit=plan.system.owner,
+            )
+            audit.record(
+                action="cloud.migration.remind", target=locked, unit=plan.system.owner, details=flags
+            )
+            sent += 1
+    return sent

@@ -751,3 +751,21 @@ def test_center_sees_every_unit_a_unit_only_its_own(unit_user, center_user, cata
     assert set(cloud_application_list(user=auditor)) == {mine, theirs}
     with pytest.raises(PermissionDenied):
         pool_capacity_list(user=unit_user)
+
+
+@pytest.mark.django_db
+def test_migration_reminders_once_a_day_for_overdue_plans_c20(unit_user):
+    from core.models import Notification
+
+    system = system_for(unit_user)
+    with time_machine.travel(at(2026, 10, 20, 9, 0), tick=False):
+        services.migration_plan_create(
+            system=system, by=unit_user, target_date=date(2026, 11, 2), backup_plan="备份"
+        )
+        assert services.migration_reminder_sweep() == 0
+    with time_machine.travel(at(2026, 11, 3, 9, 0), tick=False):
+        assert services.migration_reminder_sweep() == 1
+        assert services.migration_reminder_sweep() == 0  # once a day
+    with time_machine.travel(at(2026, 11, 4, 9, 0), tick=False):
+        assert services.migration_reminder_sweep() == 1
+    assert Notification.objects.filter(recipient=unit_user, event="cloud.migration.reminder").count() == 2
