@@ -202,12 +202,21 @@ TASKS = {
         "BACKEND": os.environ.get("GOVHUB_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+#: A running job whose heartbeat is older than this lost its worker (core.jobs.recover_stale).
+GOVHUB_JOB_STALE_SECONDS = int(os.environ.get("GOVHUB_JOB_STALE_SECONDS", "120"))
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("GOVHUB_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("GOVHUB_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("GOVHUB_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("GOVHUB_EMAIL_FROM", "govhub@localhost")
+EMAIL_HOST_USER = os.environ.get("GOVHUB_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("GOVHUB_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("GOVHUB_EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _env_bool("GOVHUB_EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("GOVHUB_EMAIL_TIMEOUT", "10"))
+#: Absolute links in notification emails, e.g. https://govhub.furong.gov.cn (empty: relative).
+GOVHUB_SITE_URL = os.environ.get("GOVHUB_SITE_URL", "")
 
 # --- Security headers -----------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
