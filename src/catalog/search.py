@@ -38,7 +38,7 @@ def ensure_search_structures(using_connection=None) -> None:
             )
 
 
-def _document(resource) -> tuple[str, str, str]:
+def _document(resource) -> tuple[str, str]:
     items = " ".join(f"{i.name} {i.code}" for i in resource.items.all())
     parts = [
         resource.name,
@@ -94,4 +94,51 @@ def match_q(term: str) -> Q:
         # The table name is a constant; the user's term is a bound parameter.
         sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
         return Q(pk__in=RawSQL(sql, [_fts_phrase(term)]))  # noqa: S611
-    return Q(search_doc__text__contains=term)
+    # Short terms: one sequential scan of the search documents, then primary-key look-ups of
+    # the matches only (cheaper than probing every visible resource's document).
+    from .models import ResourceSearchDoc
+
+    return Q(pk__in=ResourceSearchDoc.objects.filter(text__contains=term).values("resource_id"))
+
+
+def reindex_all(batch_size: int = 500) -> int:
+    """Rebuild the whole index in bulk (after a restore or a bulk load); returns the count.
+
+    Same documents as :func:`index_resource`, written with bulk inserts.
+    """
+    from .models import Resource, ResourceSearchDoc
+
+    ResourceSearchDoc.objects.all().delete()
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {FTS_TABLE}")
+    count = 0
+    qs = Resource.objects.select_related("provider").prefetch_related("items").order_by("pk")
+    batch: list = []
+
+    def flush() -> None:
+        ResourceSearchDoc.objects.bulk_create([doc for doc, _ in batch])
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (%s, %s)",
+                    [(doc.resource_id, text) for doc, text in batch],
+                )
+        batch.clear()
+
+    for resource in qs.iterator(chunk_size=batch_size):
+        items, text = _document(resource)
+        doc = ResourceSearchDoc(
+            resource=resource,
+            name=resource.name.lower(),
+            keywords=resource.keywords.lower(),
+            items=items.lower(),
+            text=text,
+        )
+        batch.append((doc, text))
+        count += 1
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return count

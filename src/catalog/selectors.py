@@ -8,11 +8,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
+from accounts.models import Unit
 from accounts.roles import Role
 from core.errors import NotFound
 
@@ -100,32 +103,101 @@ def resource_search(
     return qs.order_by("-updated_at", "-pk")
 
 
-def resource_facets(*, queryset: QuerySet[Resource]) -> dict[str, list[dict]]:
-    """Counts per facet value over ``queryset`` (one query), labelled for display."""
-    rows = list(
-        queryset.order_by().values_list(
-            "provider_id",
-            "provider__name",
-            "classification",
-            "sharing_type",
-            "open_attribute",
-            "update_cycle",
-            "format",
-        )
-    )
+SCORE_NAME, SCORE_KEYWORDS, SCORE_ITEMS, SCORE_OTHER = 10, 5, 3, 1
+
+
+@dataclass
+class SearchResult:
+    """One search: the ordered ids of every match, their facet counts, and a page of resources."""
+
+    ids: list[int]
+    facets: dict[str, list[dict]]
+    page: Any
+
+
+def resource_search_page(
+    *,
+    user: Any,
+    query: str = "",
+    queryset: QuerySet[Resource] | None = None,
+    sort: str = "relevance",
+    page: Any = 1,
+    page_size: int = 20,
+) -> SearchResult:
+    """Search with facets in one scan: the matching rows' facet columns (and, with a query, their
+    short search fields for ranking) are read once; counts, ranking and paging happen on that
+    list; then only the page's resources are loaded. Same ranking as :func:`resource_search`."""
+    qs = queryset if queryset is not None else resource_list(user=user)
+    words = search.terms(query)
+    for term in words:
+        qs = qs.filter(search.match_q(term))
+    columns = [
+        "pk",
+        "provider_id",
+        "classification",
+        "sharing_type",
+        "open_attribute",
+        "update_cycle",
+        "format",
+    ]
+    if words:
+        columns += ["search_doc__name", "search_doc__keywords", "search_doc__items"]
+    # The database sorts by update time; ranking is a stable sort on that order (ties keep it).
+    rows = list(qs.order_by("-updated_at", "-pk").values_list(*columns))
+
+    def score(row) -> int:
+        total = 0
+        for term in words:
+            if term in (row[7] or ""):
+                total += SCORE_NAME
+            elif term in (row[8] or ""):
+                total += SCORE_KEYWORDS
+            elif term in (row[9] or ""):
+                total += SCORE_ITEMS
+            else:
+                total += SCORE_OTHER
+        return total
+
+    if words and sort != "updated":
+        rows.sort(key=score, reverse=True)
+    ids = [r[0] for r in rows]
+    facets = _facet_counts(rows)
+    paginator = Paginator(ids, page_size)
+    current = paginator.get_page(page)
+    by_id = Resource.objects.select_related("provider").in_bulk(list(current.object_list))
+    current.object_list = [by_id[i] for i in current.object_list if i in by_id]
+    return SearchResult(ids=ids, facets=facets, page=current)
+
+
+def _facet_counts(rows: list[tuple]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
-    providers = Counter((r[0], r[1]) for r in rows)
+    providers = Counter(r[1] for r in rows)
+    names = dict(Unit.objects.filter(pk__in=list(providers)).values_list("pk", "name"))
     out["provider"] = [
-        {"value": str(pk), "label": name, "count": n} for (pk, name), n in providers.most_common()
+        {"value": str(pk), "label": names.get(pk, ""), "count": n} for pk, n in providers.most_common()
     ]
     for index, facet in enumerate(FACETS[1:], start=2):
-        counts = Counter(r[index] for r in rows)
         choices = _FACET_CHOICES[facet]
         out[facet] = [
             {"value": v, "label": str(choices(v).label) if v in choices.values else v, "count": n}
-            for v, n in counts.most_common()
+            for v, n in Counter(r[index] for r in rows).most_common()
         ]
     return out
+
+
+def resource_facets(*, queryset: QuerySet[Resource]) -> dict[str, list[dict]]:
+    """Counts per facet value over ``queryset`` (one query), labelled for display."""
+    columns = (
+        "pk",
+        "provider_id",
+        "classification",
+        "sharing_type",
+        "open_attribute",
+        "update_cycle",
+        "format",
+    )
+    rows = list(queryset.order_by().values_list(*columns))
+    return _facet_counts(rows)
 
 
 def change_list(*, user: Any, resource: Resource) -> QuerySet[ResourceVersion]:

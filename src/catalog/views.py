@@ -85,17 +85,18 @@ class ResourceSearchView(Page):
     def get(self, request):
         base = selectors.resource_list(user=request.user).filter(status=ResourceStatus.PUBLISHED)
         fs = ResourceFilterSet(request.GET, queryset=base)
-        qs = fs.qs if fs.is_valid() else base.none()
-        qs = selectors.resource_search(
+        result = selectors.resource_search_page(
             user=request.user,
             query=request.GET.get("q", ""),
-            queryset=qs,
+            queryset=fs.qs if fs.is_valid() else base.none(),
             sort=request.GET.get("sort", "relevance"),
+            page=request.GET.get("page"),
+            page_size=PAGE_SIZE,
         )
         ctx = {
             "filter": fs,
-            "page": _page(request, qs),
-            "facets": selectors.resource_facets(queryset=qs),
+            "page": result.page,
+            "facets": result.facets,
             "q": request.GET.get("q", ""),
             "query": _query_without_page(request),
             "sort": request.GET.get("sort", "relevance"),

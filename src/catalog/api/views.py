@@ -171,18 +171,32 @@ class ResourceChangeActionApi(APIView):
 
 
 class ResourceSearchApi(APIView):
-    """GET ?q=人口&sharing_type=...&sort=relevance|updated — results plus facet counts."""
+    """GET ?q=人口&sharing_type=...&sort=relevance|updated&page=&page_size= — results plus facet counts."""
 
     def get(self, request):
         base = selectors.resource_list(user=request.user).filter(status="published")
-        qs = selectors.resource_search(
+        try:
+            page_size = max(1, min(int(request.query_params.get("page_size", 20)), 100))
+        except ValueError:
+            raise Invalid(CatalogError.INVALID, _("每页条数须为整数。"))
+        result = selectors.resource_search_page(
             user=request.user,
             query=request.query_params.get("q", ""),
             queryset=_filtered(request, base),
             sort=request.query_params.get("sort", "relevance"),
+            page=request.query_params.get("page", 1),
+            page_size=page_size,
         )
-        facets = selectors.resource_facets(queryset=qs)
-        return _paginate(self, request, qs, s.ResourceSerializer, {"facets": facets})
+        page = result.page
+        return Response(
+            {
+                "count": page.paginator.count,
+                "page": page.number,
+                "pages": page.paginator.num_pages,
+                "results": s.ResourceSerializer(page.object_list, many=True).data,
+                "facets": result.facets,
+            }
+        )
 
 
 def _sharing_type(value: str) -> str:

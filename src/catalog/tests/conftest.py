@@ -9,12 +9,12 @@ from accounts.roles import Role
 
 @pytest.fixture
 def unit_a(make_unit):
-    return make_unit(name="芙蓉公安分局", short_name="公安分局", code="430102101")
+    return make_unit(name="芙蓉公安分局", short_name="公安分局", code="430199101")
 
 
 @pytest.fixture
 def unit_b(make_unit):
-    return make_unit(name="芙蓉区市场监督管理局", short_name="市场监管局", code="430102102")
+    return make_unit(name="芙蓉区市场监督管理局", short_name="市场监管局", code="430199102")
 
 
 @pytest.fixture

@@ -25,5 +25,10 @@ def test_demo_catalog_loads_published_resources_with_identifiers():
     assert population.items.filter(identifier_kind="id_card", is_key=True).exists()
     assert Resource.objects.get(name="市场主体登记信息").items.filter(identifier_kind="uscc").exists()
     assert Resource.objects.get(name="房屋基本信息").items.filter(identifier_kind="property_unit").exists()
-    assert set(Resource.objects.values_list("status", flat=True)) >= {"published", "draft", "submitted", "returned"}
+    assert set(Resource.objects.values_list("status", flat=True)) >= {
+        "published",
+        "draft",
+        "submitted",
+        "returned",
+    }
     assert "资源目录" in out.getvalue()

@@ -141,3 +141,16 @@ def test_index_follows_changes_by_services(api, user_b, officer_a, reviewer, cor
     services.resource_change_approve(change=change, by=reviewer)
     assert [r["name"] for r in _search(api, user_b, q="居民名册")["results"]] == ["常住居民名册"]
     assert "常住居民名册" not in [r["name"] for r in _search(api, user_b, q="人口基本")["results"]]
+
+
+def test_bulk_reindex_gives_the_same_results(api, user_b, corpus):
+    from catalog import search
+
+    before = [r["name"] for r in _search(api, user_b, q="人口基本")["results"]]
+    assert search.reindex_all() == 5
+    assert [r["name"] for r in _search(api, user_b, q="人口基本")["results"]] == before
+    assert {r["name"] for r in _search(api, user_b, q="人口")["results"]} == {
+        "常住人口基本信息",
+        "户籍人口信息",
+        "市场主体登记信息",
+    }
