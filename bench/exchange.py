@@ -1,0 +1,266 @@
+"""Exchange throughput (issue 7), on PostgreSQL under a production server.
+
+1. Online query by key with token auth + grant check + masking + audit, loaded from loopback
+   with wrk for a bounded time; a bare Django view (``/healthz``: one ``SELECT 1``) on the same
+   server is the ceiling. Goal: ≥ 1,000 requests/s on 2 cores, p99 < 50 ms.
+2. Batch download of 1,000,000 rows: the server worker's peak RSS (goal < 150 MB) and throughput
+   against ``COPY (SELECT …) TO STDOUT`` of the same slice (goal ≥ 70 %).
+
+Uses its own database ``gh_bench_exchange`` (dropped and re-created), never the test database.
+
+    .venv/bin/python bench/exchange.py [--rows 1000000] [--seconds 20] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import perfdoc  # noqa: E402
+
+DB = "gh_bench_exchange"
+PG = "postgres://postgres@127.0.0.1:5432/"
+PORT = 8765
+
+
+def sh(*args: str, env=None, check=True) -> subprocess.CompletedProcess:
+    return subprocess.run(args, env=env, check=check, capture_output=True, text=True)  # noqa: S603
+
+
+def id_card(n: int) -> str:
+    from stdnum.cn import ric
+
+    body = f"430102{1950 + n % 60:04d}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def setup(rows: int) -> dict:
+    """Create the database, the district, a 1 M-row resource (COPY straight into its table) and
+    a consumer's API token with a live grant."""
+    import django
+
+    sh("psql", PG + "postgres", "-qc", f"DROP DATABASE IF EXISTS {DB}")
+    sh("psql", PG + "postgres", "-qc", f"CREATE DATABASE {DB}")
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts import services as accounts
+    from accounts.models import RoleAssignment, Unit
+    from accounts.roles import Role
+    from accounts.tests.factories import UnitFactory, UserFactory
+    from datastore import tables
+    from exchange.models import Grant
+    from exchange.tests.factories import published_resource
+
+    provider = UnitFactory(name="基准·公安分局")
+    consumer_unit = UnitFactory(name="基准·民政局", kind=Unit.Kind.UNIT)
+    admin = UserFactory(unit=consumer_unit, roles=[Role.UNIT_ADMIN])
+    res = published_resource(provider=provider, code="BENCH0001")
+    table = tables.table_ensure(res)
+    cols = {e["item"]: e["column"] for e in table.schema}
+    by_code = {i.code: cols[i.pk] for i in res.items.all()}
+    names = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强"]
+    streets = ["定王台街道", "火星街道", "文艺路街道", "朝阳街道"]
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        raw = cur.connection
+        sql = (
+            f"COPY {table.table_name} (_gh_key_hash, _gh_load_id, _gh_version, _gh_changed_at, "
+            f"{by_code['sfzh']}, {by_code['xm']}, {by_code['lxdh']}, {by_code['jd']}, {by_code['csrq']}) FROM STDIN"
+        )
+        with raw.cursor().copy(sql) as copy:
+            now = timezone.now()
+            for n in range(rows):
+                copy.write_row(
+                    (f"{n:032x}", 1, 1, now, id_card(n), names[n % 8], f"139{n:08d}", streets[n % 4],
+                     f"{1950 + n % 60:04d}-{1 + n % 12:02d}-{1 + n % 28:02d}")
+                )  # fmt: skip
+        cur.execute(f"ANALYZE {table.table_name}")
+    load_s = time.perf_counter() - t0
+    today = timezone.localdate()
+    Grant.objects.create(
+        resource=res, consumer=consumer_unit, items=["sfzh", "xm", "jd", "csrq"], purpose_category="data_check",
+        purpose="基准测试", channels=["online_query", "batch_download"], valid_from=today,
+        valid_to=today + timedelta(days=5), download_limit_rows=10_000_000,
+    )  # fmt: skip
+    client = accounts.api_client_create(by=admin, unit=consumer_unit, name="基准系统", system_name="基准")
+    _tok, token = accounts.api_token_issue(client=client, by=admin)
+    assert RoleAssignment.objects.filter(user=client.service_user).exists()
+    return {"token": token, "code": res.code, "table": table.table_name, "cols": by_code, "load_s": load_s}
+
+
+def serve(env: dict, workers: int) -> subprocess.Popen:
+    proc = subprocess.Popen(  # noqa: S603
+        [str(ROOT / ".venv/bin/gunicorn"), "--chdir", str(ROOT / "src"), "govhub.wsgi:application",
+         "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", "sync",
+         "--log-level", "warning", "--timeout", "300"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)  # noqa: S310
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+
+
+def wrk(path_or_script: str, seconds: int, headers: dict, script: str | None = None) -> dict:
+    args = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    for k, v in headers.items():
+        args += ["-H", f"{k}: {v}"]
+    if script:
+        args += ["-s", script]
+    args.append(f"http://127.0.0.1:{PORT}{path_or_script}")
+    out = sh(*args).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    factor = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "rps": rps,
+        "p99_ms": float(p99.group(1)) * factor,
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def worker_pids(master: int) -> list[int]:
+    out = sh("pgrep", "-P", str(master), check=False).stdout.split()
+    return [int(p) for p in out]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    env = {
+        **os.environ,
+        "DATABASE_URL": PG + DB,
+        "DJANGO_SETTINGS_MODULE": "govhub.settings.base",
+        "DJANGO_DEBUG": "0",
+        "GOVHUB_EXCHANGE_RATE": "100000000/min",
+        "GOVHUB_VAR_DIR": tempfile.mkdtemp(prefix="gh-bench-"),
+    }
+    os.environ.update(env)
+    note = perfdoc.load_note()
+    info = setup(args.rows)
+    print(f"loaded {args.rows:,} rows by COPY in {info['load_s']:.1f} s")
+
+    # 1. online query vs the bare view, same server
+    keys = [id_card(random.randrange(args.rows)) for _ in range(5000)]  # noqa: S311
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write("keys = {" + ",".join(f'"{k}"' for k in keys) + "}\n")
+        lua.write(
+            "request = function()\n"
+            f'  return wrk.format("GET", "/api/v1/exchange/{info["code"]}/records?sfzh=" .. keys[math.random(#keys)])\n'
+            "end\n"
+        )
+    server = serve(env, args.workers)
+    try:
+        auth = {"Authorization": f"Bearer {info['token']}", "X-Purpose": "data_check"}
+        wrk("/healthz", 3, {})  # warm up
+        ceiling = wrk("/healthz", args.seconds, {})
+        wrk("/", 3, auth, script=lua.name)
+        query = wrk("/", args.seconds, auth, script=lua.name)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    print(f"bare view /healthz: {ceiling['rps']:.0f} req/s, p99 {ceiling['p99_ms']:.1f} ms")
+    print(
+        f"online query:      {query['rps']:.0f} req/s, p99 {query['p99_ms']:.1f} ms, non-2xx {query['errors']}"
+    )
+
+    # 2. batch download of the whole slice, one worker so its RSS is the download's
+    import psycopg
+
+    c = info["cols"]
+    select = f"SELECT {c['sfzh']}, {c['xm']}, {c['jd']}, {c['csrq']} FROM {info['table']}"
+    t0 = time.perf_counter()
+    copied = 0
+    with (
+        psycopg.connect(PG + DB) as conn,
+        conn.cursor() as cur,
+        cur.copy(f"COPY ({select}) TO STDOUT (FORMAT csv)") as cp,
+    ):
+        for block in cp:
+            copied += len(block)
+    copy_s = time.perf_counter() - t0
+    server = serve(env, 1)
+    try:
+        pid = worker_pids(server.pid)[0]
+        base_rss = peak_rss_mb(pid)
+        req = urllib.request.Request(  # noqa: S310
+            f"http://127.0.0.1:{PORT}/api/v1/exchange/{info['code']}/download?format=csv",
+            headers={"Authorization": f"Bearer {info['token']}", "X-Purpose": "data_check"},
+        )
+        t0 = time.perf_counter()
+        size = lines = 0
+        with urllib.request.urlopen(req, timeout=600) as resp:  # noqa: S310
+            while block := resp.read(1 << 20):
+                size += len(block)
+                lines += block.count(b"\n")
+        dl_s = time.perf_counter() - t0
+        rss = peak_rss_mb(pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    ratio = copy_s / dl_s if dl_s else 0
+    print(f"COPY TO STDOUT:    {args.rows / copy_s:,.0f} rows/s ({copied / 1e6:.0f} MB in {copy_s:.1f} s)")
+    print(f"GovHub download:   {(lines - 1) / dl_s:,.0f} rows/s ({size / 1e6:.0f} MB in {dl_s:.1f} s), "
+          f"= {ratio:.0%} of COPY; worker peak RSS {rss:.0f} MB (idle {base_rss:.0f} MB)")  # fmt: skip
+
+    ok = lambda b: "✅" if b else "❌"  # noqa: E731
+    body = f"""## Exchange: online query and batch download (issue 7)
+
+Measured {perfdoc.now()} on {perfdoc.machine()} ({note}). PostgreSQL, {args.rows:,}-row resource,
+gunicorn {args.workers} sync workers with `DEBUG=False`, loaded by `wrk -t2 -c32 -d{args.seconds}s` on
+loopback (wrk shares the 2 cores). `bench/exchange.py`.
+
+| what | result | goal |
+|---|---|---|
+| bare Django view (`/healthz`, one `SELECT 1`) — the ceiling | {ceiling["rps"]:,.0f} req/s, p99 {ceiling["p99_ms"]:.1f} ms | — |
+| online query by 身份证号: token auth + grant + purpose + masking + audit event + record-access hash | {query["rps"]:,.0f} req/s, p99 {query["p99_ms"]:.1f} ms, non-2xx {query["errors"]} | ≥ 1,000 req/s, p99 < 50 ms {ok(query["rps"] >= 1000 and query["p99_ms"] < 50)} |
+| `COPY (SELECT 4 columns) TO STDOUT` of the slice | {args.rows / copy_s:,.0f} rows/s | — |
+| batch download CSV of the same slice, masked | {(lines - 1) / dl_s:,.0f} rows/s = {ratio:.0%} of COPY | ≥ 70 % {ok(ratio >= 0.7)} |
+| worker peak RSS during the download | {rss:.0f} MB (idle {base_rss:.0f} MB) | < 150 MB {ok(rss < 150)} |
+"""
+    if not args.no_write:
+        perfdoc.write_section("exchange", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
