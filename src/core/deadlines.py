@@ -300,7 +300,8 @@ def deadline_list(
 
 @dataclass(frozen=True)
 class DueSummary:
-    """The three dashboard lists of one user (at most ``limit`` clocks each, plus full counts)."""
+    """The three dashboard lists of one user (at most ``limit`` clocks each), and full counts
+    (``today``, ``soon``, ``overdue`` and ``open``: every clock not yet done)."""
 
     today: list[Deadline]
     soon: list[Deadline]
@@ -315,18 +316,20 @@ def deadline_due_summary(*, user: Any, now: datetime | None = None, limit: int =
     end_today = calendar.end_of_day(today)
     soon_until = calendar.end_of_day(calendar.add_working_days(today, DUE_SOON_WORKING_DAYS))
     visible = deadline_list(user=user)
-    running = visible.filter(state=State.RUNNING)
-    lists = {
-        "today": running.filter(due_at__gte=now, due_at__lte=end_today),
-        "soon": running.filter(due_at__gt=end_today, due_at__lte=soon_until),
-        "overdue": visible.filter(Q(state=State.OVERDUE) | Q(state=State.RUNNING, due_at__lt=now)),
+    filters = {
+        "today": Q(state=State.RUNNING, due_at__gte=now, due_at__lte=end_today),
+        "soon": Q(state=State.RUNNING, due_at__gt=end_today, due_at__lte=soon_until),
+        "overdue": Q(state=State.OVERDUE) | Q(state=State.RUNNING, due_at__lt=now),
     }
-    return DueSummary(
-        today=list(lists["today"][:limit]),
-        soon=list(lists["soon"][:limit]),
-        overdue=list(lists["overdue"][:limit]),
-        counts={key: qs.count() for key, qs in lists.items()},
+    counts = visible.aggregate(
+        open=Count("id", filter=Q(state__in=Deadline.OPEN_STATES)),
+        **{key: Count("id", filter=condition) for key, condition in filters.items()},
     )
+    lists = {
+        key: list(visible.filter(condition)[:limit]) if counts[key] else []
+        for key, condition in filters.items()
+    }
+    return DueSummary(today=lists["today"], soon=lists["soon"], overdue=lists["overdue"], counts=counts)
 
 
 def deadline_statistics(
@@ -418,9 +421,9 @@ def deadline_panels(user: Any) -> list[dict]:
                     ],
                 }
             )
-    if not deadline_list(user=user).filter(state__in=Deadline.OPEN_STATES).exists():
-        return panels
     summary = deadline_due_summary(user=user)
+    if not summary.counts["open"]:
+        return panels
     for key, title, items, level, state in (
         ("today", _("今日到期"), summary.today, "warning", "running"),
         ("soon", _("即将到期（2 个工作日内）"), summary.soon, "info", "running"),
