@@ -9,8 +9,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from accounts.roles import Role
 from catalog.models import Resource, ResourceStatus, SharingType
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, PermissionDenied
 from exchange import selectors, services
 from exchange.forms import AccessRequestForm, DecideForm, ObtainForm, OpinionForm, ReasonForm
 from exchange.permissions import can_answer_as_provider, can_manage_grant, can_request_access, is_center_staff
@@ -180,3 +181,78 @@ class AccessRequestDetailView(LoginRequiredMixin, View):
             except DomainError as exc:
                 form.add_error(None, exc.message)
         return self._render(request, req, decide_form=form, status=400)
+
+
+class UsageView(LoginRequiredMixin, View):
+    """共享使用统计 with a chart (S§38 input): center, auditors, and providers for their own data."""
+
+    DAYS = (7, 30, 90, 365)
+
+    def get(self, request):
+        import json
+        from datetime import timedelta
+
+        from django.db.models import Sum
+        from django.utils import timezone
+
+        from exchange.models import UsageDaily
+        from exchange.permissions import can_read_usage
+
+        user = request.user
+        provider_only = not can_read_usage(user, None)
+        if provider_only and not user.has_role(Role.DATA_OFFICER, Role.UNIT_ADMIN):
+            raise PermissionDenied()
+        try:
+            days = int(request.GET.get("days", 30))
+        except ValueError:
+            days = 30
+        days = days if days in self.DAYS else 30
+        qs = UsageDaily.objects.filter(day__gte=timezone.localdate() - timedelta(days=days))
+        if provider_only:
+            qs = qs.filter(resource__provider_id=user.unit_id)
+        rows = list(
+            qs.values("resource__name", "consumer__name", "purpose_category", "channel")
+            .annotate(calls=Sum("calls"), rows=Sum("rows"))
+            .order_by("-calls")[:200]
+        )
+        per_day = qs.values("day").annotate(calls=Sum("calls"), rows=Sum("rows")).order_by("day")
+        chart = {
+            "days": [str(d["day"]) for d in per_day],
+            "calls": [d["calls"] for d in per_day],
+            "rows": [d["rows"] for d in per_day],
+        }
+        return render(
+            request,
+            "exchange/usage.html",
+            {
+                "rows": rows,
+                "days": days,
+                "day_choices": self.DAYS,
+                "chart_json": json.dumps(chart),
+                "calls_label": _("调用次数"),
+                "rows_label": _("返回记录数"),
+            },
+        )
+
+
+class WhoAccessedView(LoginRequiredMixin, View):
+    """记录访问追溯 for auditors (S§35)."""
+
+    def get(self, request):
+        from accounts.permissions import can_read_audit
+        from core import audit
+        from exchange.accounting import who_accessed
+
+        if not can_read_audit(request.user):
+            raise PermissionDenied()
+        identifier = (request.GET.get("identifier") or "").strip()[:64]
+        events = []
+        if identifier:
+            events = who_accessed(identifier=identifier)
+            audit.record(
+                actor=request.user,
+                action="exchange.who_accessed",
+                request=request,
+                details={"matches": len(events)},
+            )
+        return render(request, "exchange/who_accessed.html", {"identifier": identifier, "events": events})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from accounts.roles import Role
 from catalog.models import SharingType
@@ -76,3 +77,35 @@ def test_other_units_cannot_open_a_grant_page(client, provider, consumer, make_u
     stranger = make_user(unit=make_unit(), roles=[Role.DATA_OFFICER])
     client.force_login(stranger)
     assert client.get(f"/exchange/grants/{grant.pk}/").status_code == 404
+
+
+def test_usage_page_draws_from_daily_counters_and_is_not_for_plain_users(
+    client, provider, consumer, make_user, center
+):
+    from exchange.models import UsageDaily
+
+    res = published_resource(provider=provider)
+    UsageDaily.objects.create(
+        day=timezone.localdate(),
+        resource=res,
+        consumer=consumer.unit,
+        purpose_category="data_check",
+        channel="online_query",
+        calls=7,
+        rows=9,
+    )
+    reviewer = make_user(unit=center, roles=[Role.CENTER_REVIEWER])
+    client.force_login(reviewer)
+    page = client.get("/exchange/usage/").content.decode()
+    assert res.name in page and "echarts.min.js" in page
+    client.force_login(consumer)
+    assert client.get("/exchange/usage/").status_code == 403
+
+
+def test_who_accessed_page_is_for_auditors_only(client, consumer, make_user, make_unit):
+    auditor = make_user(unit=make_unit(kind="oversight"), roles=[Role.AUDITOR])
+    client.force_login(auditor)
+    resp = client.get("/exchange/record-access/?identifier=430102199001011234")
+    assert resp.status_code == 200 and "没有单位取得过该记录" in resp.content.decode()
+    client.force_login(consumer)
+    assert client.get("/exchange/record-access/?identifier=430102199001011234").status_code == 403
