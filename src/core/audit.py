@@ -86,9 +86,7 @@ HASH_COLUMNS: tuple[str, ...] = (
     "prev_hash",
 )
 _COL = {name: i for i, name in enumerate(HASH_COLUMNS)}
-_I_ID, _I_SEQ, _I_TIME, _I_DETAILS, _I_PREV = (
-    _COL[c] for c in ("id", "seq", "occurred_at", "details", "prev_hash")
-)
+_I_DETAILS = _COL["details"]
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -313,13 +311,56 @@ def _time_sql(connection) -> str:
     )
 
 
+#: Raw row layout of ``_select_sql``: the values the chainer and verifier need, then the four
+#: pieces of the canonical JSON that the database assembles (see ``_canonical_sql_pieces``).
+R_ID, R_SEQ, R_TIME, R_PREV, R_HASH, R_DETAILS, R_A, R_B, R_C, R_D = range(10)
+_INT_COLUMNS = frozenset({"id", "seq", "actor_id", "api_client_id", "unit_id"})
+
+
+def _json_sql(connection, column: str) -> str:
+    """SQL giving the JSON text of one column exactly as Python's ``json``/orjson write it
+    (same escapes: ``\\" \\\\ \\b \\f \\n \\r \\t`` and ``\\u00xx``; checked by the tests)."""
+    qn = connection.ops.quote_name(column)
+    pg = connection.vendor == "postgresql"
+    if column == "occurred_at":
+        return f"""'"' || {_time_sql(connection)} || '"'"""
+    if column in _INT_COLUMNS:
+        return f"coalesce(CAST({qn} AS TEXT), 'null')"
+    if column == "ip" and pg:
+        return f"coalesce(to_json(host({qn}))::text, 'null')"
+    return f"coalesce(to_json({qn})::text, 'null')" if pg else f"json_quote({qn})"
+
+
+def _canonical_sql_pieces(connection) -> list[str]:
+    """The canonical JSON around ``details``, ``prev_hash`` and ``seq`` (which Python fills in):
+    ``A + details + B + prev_hash + C + seq + D`` with keys in sorted order."""
+    keys = sorted(HASH_COLUMNS)
+    cuts = [keys.index("details"), keys.index("prev_hash"), keys.index("seq")]
+    groups = [keys[: cuts[0]], keys[cuts[0] + 1 : cuts[1]], keys[cuts[1] + 1 : cuts[2]], keys[cuts[2] + 1 :]]
+    closers = ["details", "prev_hash", "seq", None]
+    pieces = []
+    for i, (group, closer) in enumerate(zip(groups, closers, strict=True)):
+        parts = [f"'{'{' if i == 0 else ','}\"{group[0]}\":'", _json_sql(connection, group[0])]
+        for key in group[1:]:
+            parts += [f"',\"{key}\":'", _json_sql(connection, key)]
+        parts.append(f"',\"{closer}\":'" if closer else "'}'")
+        pieces.append(" || ".join(parts))
+    return pieces
+
+
 def _select_sql(connection, where: str, order: str) -> str:
-    """Raw SELECT of the hashed columns (``HASH_COLUMNS`` order) plus ``hash``; identifiers from
-    the model, values bound by the caller."""
+    """Raw SELECT in the ``R_*`` layout; identifiers from the model, values bound by the caller."""
     qn = connection.ops.quote_name
-    cols = [_time_sql(connection) if c == "occurred_at" else qn(c) for c in HASH_COLUMNS]
-    cols.append(qn("hash"))
+    cols = [qn("id"), qn("seq"), _time_sql(connection), qn("prev_hash"), qn("hash"), qn("details")]
+    cols += _canonical_sql_pieces(connection)
     return f"SELECT {', '.join(cols)} FROM {qn(AuditEvent._meta.db_table)} WHERE {where} ORDER BY {qn(order)}"
+
+
+def _fast_canonical(row: Sequence[Any], seq: int, prev: str) -> bytes:
+    """``canonical_bytes`` from a raw ``_select_sql`` row, given the event's seq and prev_hash."""
+    details = row[R_DETAILS]
+    doc = orjson.dumps(orjson.loads(details) if details else {}, option=orjson.OPT_SORT_KEYS).decode()
+    return f'{row[R_A]}{doc}{row[R_B]}"{prev}"{row[R_C]}{seq}{row[R_D]}'.encode()
 
 
 def _parse_time(value: Any) -> datetime:
@@ -356,16 +397,16 @@ def chain_pending(
             if not rows:
                 return run
             # A fresh chain starts at the first committed event: ids below it belong to nobody.
-            expected = state.last_id + 1 if state.last_id else rows[0][_I_ID]
+            expected = state.last_id + 1 if state.last_id else rows[0][R_ID]
             chain: list[tuple] = []
             stopped = False
             for row in rows:
-                rid = row[_I_ID]
+                rid = row[R_ID]
                 if rid < expected:
                     run.late.append(rid)
                     _mark_late(using, rid)
                 elif rid > expected:
-                    if now_ - _parse_time(row[_I_TIME]) < grace:
+                    if now_ - _parse_time(row[R_TIME]) < grace:
                         run.waiting_for_id = expected
                         stopped = True
                         break
@@ -397,10 +438,8 @@ def _link(connection, state: AuditChainState, rows: list[tuple]) -> None:
     params = []
     for row in rows:
         seq += 1
-        row = list(row[: len(HASH_COLUMNS)])
-        row[_I_SEQ], row[_I_PREV] = seq, prev
-        digest = event_hash(row)
-        params.append((seq, prev, digest, row[_I_ID]))
+        digest = sm3_hex(_fast_canonical(row, seq, prev))
+        params.append((seq, prev, digest, row[R_ID]))
         prev = digest
     qn = connection.ops.quote_name
     sql = (
@@ -546,9 +585,7 @@ def _verify_range(using: str, lo: int, hi: int, prev: str | None, chunk: int) ->
     problems: list[VerifyProblem] = []
     count = 0
     expected, first_prev, first_seq = lo, None, None
-    keys, n = HASH_COLUMNS, len(HASH_COLUMNS)
     loads, dumps, sort_keys, digest = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS, sm3_hex
-    i_seq, i_id, i_prev, i_ip = _I_SEQ, _I_ID, _I_PREV, _COL["ip"]
     last = lo - 1
     with connection.cursor() as cursor:
         while True:
@@ -556,34 +593,28 @@ def _verify_range(using: str, lo: int, hi: int, prev: str | None, chunk: int) ->
             rows = cursor.fetchall()
             if not rows:
                 break
-            for row in rows:
-                seq = row[i_seq]
+            for rid, seq, _time, row_prev, stored, details, a, b, c, d in rows:
                 if first_seq is None:
-                    first_seq, first_prev = seq, row[i_prev]
+                    first_seq, first_prev = seq, row_prev
                 if seq != expected:
                     problems.append(_missing(expected, seq - 1))
                     prev = None  # the link across a hole cannot be checked
-                if prev is not None and row[i_prev] != prev:
-                    problems.append(_relinked(seq, row[i_id]))
-                doc = dict(zip(keys, row, strict=False))  # row ends with the stored hash
-                doc["details"] = loads(doc["details"]) if doc["details"] else {}
-                ip = row[i_ip]
-                if ip is not None and type(ip) is not str:
-                    doc["ip"] = str(ip)
-                prev = row[n]
-                if digest(dumps(doc, option=sort_keys)) != prev:
+                if prev is not None and row_prev != prev:
+                    problems.append(_relinked(seq, rid))
+                doc = dumps(loads(details) if details else {}, option=sort_keys).decode()
+                if digest(f'{a}{doc}{b}"{row_prev}"{c}{seq}{d}'.encode()) != stored:
                     problems.append(
                         VerifyProblem(
                             "altered",
                             seq,
-                            row[i_id],
+                            rid,
                             _("链序号 %(seq)s（事件 #%(id)s）的内容与哈希不符（被修改）。")
-                            % {"seq": seq, "id": row[i_id]},
+                            % {"seq": seq, "id": rid},
                         )
                     )
-                expected = seq + 1
+                prev, expected = stored, seq + 1
                 count += 1
-            last = rows[-1][i_seq]
+            last = rows[-1][R_SEQ]
             del problems[_MAX_PROBLEMS_KEPT:]
     if expected <= hi:
         problems.append(_missing(expected, hi))

@@ -114,6 +114,29 @@ def test_canonical_json_is_exactly_the_sorted_compact_stdlib_json_for_stored_det
     assert audit.canonical_bytes(row) == reference
 
 
+@pytest.mark.django_db
+def test_database_assembled_canonical_form_equals_the_python_reference(rf):
+    """The chainer and verifier let the database build the JSON around details (speed); every
+    escape must come out as Python writes it."""
+    nasty = "".join(chr(i) for i in range(1, 0x80)) + '\u2028é测试😀"\\'
+    request = rf.get("/", REMOTE_ADDR="2001:db8::1")
+    request.request_id = "r-1"
+    events = [
+        audit.record(
+            action="t.nasty", target_type=nasty[:100], target_id="7", target_label=nasty, purpose=nasty
+        ),
+        audit.record(action="t.ipv6", request=request, details={"z": [nasty], "a": {"b": 1, "a": None}}),
+        audit.record(action="t.plain"),
+    ]
+    with time_machine.travel(datetime(2026, 10, 9, 1, 0, tzinfo=UTC), tick=False):  # zero microseconds
+        events.append(audit.record(action="t.whole.second"))
+    audit.chain_pending()
+    for event in events:
+        event = AuditEvent.objects.get(pk=event.pk)
+        assert event.hash == audit.event_hash(audit._row_of(event))
+    assert audit.verify_chain(notify_on_failure=False).ok
+
+
 # --- recording and chaining -------------------------------------------------------------------
 
 
