@@ -1262,3 +1262,49 @@ def migration_reminder_sweep(*, today: date | None = None) -> int:
             )
             sent += 1
     return sent
+
+
+# --- products and pools (center administration, C§10, C§27) -------------------------------------
+
+
+def _require_center_admin(user: Any) -> None:
+    from cloud.permissions import is_center_staff
+
+    if not (is_center_staff(user) and user.has_role(Role.CENTER_ADMIN)):
+        raise PermissionDenied(CloudError.NOT_ALLOWED, _("只有数据资源中心管理员可以维护云产品和资源池。"))
+
+
+@transaction.atomic
+def cloud_product_create(*, by: Any, **fields: Any) -> CloudProduct:
+    """The center adds a product to the catalog units apply from (C§10), with its monthly price."""
+    _require_center_admin(by)
+    product = CloudProduct(**fields)
+    _full_clean(product)
+    product.save()
+    audit.record(action="cloud.product.create", actor=by, target=product, details={"code": product.code})
+    return product
+
+
+@transaction.atomic
+def resource_pool_resize(*, pool: ResourcePool, by: Any, total: int, note: str = "") -> ResourcePool:
+    """C§27: the center expands (or shrinks) a pool; never below what is allocated from it."""
+    _require_center_admin(by)
+    pool = ResourcePool.objects.select_for_update().get(pk=pool.pk)
+    allocated = sum(
+        Allocation.objects.filter(pool=pool, released_at__isnull=True).values_list("amount", flat=True)
+    )
+    if not isinstance(total, int) or total < 1:
+        raise Invalid(CloudError.CAPACITY_EXCEEDED, _("总容量须为正整数。"))
+    if total < allocated:
+        raise Conflict(
+            CloudError.CAPACITY_EXCEEDED,
+            _("总容量不能小于已分配量 %(allocated)s %(unit)s。")
+            % {"allocated": allocated, "unit": pool.unit_label},
+        )
+    before = pool.total
+    pool.total = total
+    pool.save(update_fields=["total"])
+    audit.record(
+        action="cloud.pool.resize", actor=by, target=pool, details={"from": before, "to": total}, note=note
+    )
+    return pool

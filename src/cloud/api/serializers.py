@@ -38,6 +38,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "spec",
             "unit_price_month",
         ]
+        read_only_fields = ["id"]
 
 
 class PoolCapacitySerializer(serializers.Serializer):

@@ -28,6 +28,7 @@ _actions = [
 urlpatterns = [
     path("products/", v.ProductListApi.as_view(), name="product-list"),
     path("pools/", v.PoolListApi.as_view(), name="pool-list"),
+    path("pools/<int:pk>/", v.PoolDetailApi.as_view(), name="pool-detail"),
     path("systems/", v.SystemListApi.as_view(), name="system-list"),
     path("systems/<int:pk>/", v.SystemDetailApi.as_view(), name="system-detail"),
     path("applications/", v.ApplicationListApi.as_view(), name="application-list"),

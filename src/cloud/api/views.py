@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -15,6 +16,7 @@ from cloud import permissions, selectors, services
 from cloud.agreement import build_docx
 from cloud.api import serializers as s
 from cloud.errors import CloudError
+from cloud.models import ResourcePool
 from core.api.pagination import StandardPagination
 from core.errors import Invalid, PermissionDenied
 
@@ -41,10 +43,18 @@ def _bool(value: Any) -> bool:
 
 
 class ProductListApi(APIView):
-    """云产品目录 (C§10)."""
+    """云产品目录 (C§10): everyone reads; the center admin adds products."""
 
     def get(self, request):
         return _paged(self, request, selectors.product_list(user=request.user), s.ProductSerializer)
+
+    def post(self, request):
+        if not permissions.can_review(request.user):
+            raise PermissionDenied(CloudError.NOT_ALLOWED, _("只有数据资源中心管理员可以维护云产品。"))
+        serializer = s.ProductSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.cloud_product_create(by=request.user, **serializer.validated_data)
+        return Response(s.ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
 
 class PoolListApi(APIView):
@@ -53,6 +63,21 @@ class PoolListApi(APIView):
     def get(self, request):
         pools = selectors.pool_capacity_list(user=request.user)
         return Response({"results": s.PoolCapacitySerializer(pools, many=True).data})
+
+
+class PoolDetailApi(APIView):
+    """Expand a pool (C§27) — center admin."""
+
+    def patch(self, request, pk: int):
+        if not permissions.can_review(request.user):
+            raise PermissionDenied(CloudError.NOT_ALLOWED, _("资源池容量仅对数据资源中心可见。"))
+        pool = get_object_or_404(ResourcePool, pk=pk)
+        total = s.serializers.IntegerField(min_value=1).run_validation(request.data.get("total"))
+        pool = services.resource_pool_resize(
+            pool=pool, by=request.user, total=total, note=request.data.get("note", "")
+        )
+        capacity = next(p for p in selectors.pool_capacity_list(user=request.user) if p.pool.pk == pool.pk)
+        return Response(s.PoolCapacitySerializer(capacity).data)
 
 
 class SystemListApi(APIView):

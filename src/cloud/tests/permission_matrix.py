@@ -14,7 +14,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts.roles import Role
-from cloud.models import ApplicationStatus, AppSystem, CloudApplication, Exemption, MigrationPlan
+from cloud.models import (
+    ApplicationStatus,
+    AppSystem,
+    CloudApplication,
+    Exemption,
+    MigrationPlan,
+    ResourcePool,
+)
 from cloud.tests.factories import application_in, minimal_pdf, standard_catalog
 from core.tests.matrix import ALL_ROLES, CENTER_ROLES, UNIT_ROLES, Row
 
@@ -105,9 +112,29 @@ def _plan(status: str):
     return setup
 
 
+def _new_product(ctx):
+    return {
+        "data": {
+            "code": "ecs-16c32g",
+            "name": "云主机 16核32G",
+            "kind": "host",
+            "vcpu": 16,
+            "memory_gb": 32,
+            "unit_price_month": "1300.00",
+        }
+    }
+
+
+def _pool(ctx):
+    standard_catalog()
+    return {"kwargs": {"pk": ResourcePool.objects.get(kind="compute").pk}, "data": {"total": 1024}}
+
+
 ROWS = [
     Row("cloud-api:product-list", "GET", allowed=ALL_ROLES),
+    Row("cloud-api:product-list", "POST", allowed={Role.CENTER_ADMIN}, setup=_new_product),
     Row("cloud-api:pool-list", "GET", allowed=CENTER_ROLES),
+    Row("cloud-api:pool-detail", "PATCH", allowed={Role.CENTER_ADMIN}, setup=_pool),
     Row("cloud-api:queue", "GET", allowed=CENTER_ROLES),
     Row("cloud-api:overdue", "GET", allowed=CENTER_ROLES),
     Row("cloud-api:resource-list", "GET", allowed=ALL_ROLES, note="scoped to the caller's unit"),

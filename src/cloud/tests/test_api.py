@@ -247,3 +247,48 @@ def test_agreement_docx_is_generated_for_the_unit_too(api, catalog):
 
     text = "\n".join(p.text for p in Document(io.BytesIO(resp.content)).paragraphs)
     assert "数据资源服务托管协议" in text
+
+
+@pytest.mark.django_db
+def test_center_admin_expands_a_pool_never_below_allocated_c27(api, catalog):
+    from cloud.models import ResourcePool
+    from cloud.tests.factories import advance
+
+    unit_user, center_user = owner(), reviewer()
+    from cloud.tests.factories import submit
+
+    advance(
+        submit(unit_user, catalog, host=2),
+        ApplicationStatus.TESTING,
+        center_user=center_user,
+        unit_user=unit_user,
+    )
+    compute = ResourcePool.objects.get(kind="compute")
+    client_for(api, center_user)  # a reviewer may not
+    assert api.patch(f"{BASE}/pools/{compute.pk}/", {"total": 128}, format="json").status_code == 403
+    admin = UserFactory(roles=[Role.CENTER_ADMIN], unit=center_user.unit)
+    client_for(api, admin)
+    resp = api.patch(f"{BASE}/pools/{compute.pk}/", {"total": 4}, format="json")
+    assert resp.status_code == 409 and "已分配量 8" in resp.json()["error"]["message"]
+    resp = api.patch(f"{BASE}/pools/{compute.pk}/", {"total": 128}, format="json")
+    assert resp.status_code == 200 and resp.json()["total"] == 128 and resp.json()["allocated"] == 8
+    assert api.patch(f"{BASE}/pools/{compute.pk}/", {"total": "很多"}, format="json").status_code == 400
+
+
+@pytest.mark.django_db
+def test_center_admin_adds_a_product(api, catalog):
+    admin = UserFactory(roles=[Role.CENTER_ADMIN], unit=reviewer().unit)
+    client_for(api, admin)
+    body = {
+        "code": "ecs-16c32g",
+        "name": "云主机 16核32G",
+        "kind": "host",
+        "vcpu": 16,
+        "memory_gb": 32,
+        "unit_price_month": "1300.00",
+    }
+    assert api.post(f"{BASE}/products/", body, format="json").status_code == 201
+    dup = api.post(f"{BASE}/products/", body, format="json")
+    assert dup.status_code == 400
+    client_for(api, owner())
+    assert api.post(f"{BASE}/products/", {**body, "code": "x"}, format="json").status_code == 403
