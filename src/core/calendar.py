@@ -372,6 +372,17 @@ def parse_year(value: Any) -> int:
 # --- services: overrides --------------------------------------------------------------------
 
 
+def _recompute_clocks(dates: Iterable[date]) -> None:
+    """Running deadline clocks follow the calendar the center just changed."""
+    from core import deadlines
+
+    deadlines.recompute_for_calendar_change(dates=dates)
+
+
+def _whole_year(year: int) -> list[date]:
+    return [date(year, 1, 1), date(year, 12, 31)]
+
+
 def _snapshot(day: CalendarDay) -> dict:
     return {"date": day.date.isoformat(), "is_working": day.is_working, "note": day.note}
 
@@ -399,6 +410,7 @@ def calendar_day_create(*, by: Any, date: Any, is_working: Any, note: str = "") 
             {"field": "date"},
         )
     audit.record(actor=by, action="core.calendar_day.create", target=day, details={"after": _snapshot(day)})
+    _recompute_clocks([day.date])
     return day
 
 
@@ -409,7 +421,7 @@ def calendar_day_update(
     """Change one override (date, kind or note)."""
     require_calendar_manager(by)
     day = _lock_day(day.pk)
-    before = _snapshot(day)
+    before, old_date = _snapshot(day), day.date
     if date is not None:
         new_date = parse_date(date)
         if new_date != day.date and CalendarDay.objects.filter(date=new_date).exists():
@@ -430,6 +442,7 @@ def calendar_day_update(
         target=day,
         details={"before": before, "after": _snapshot(day)},
     )
+    _recompute_clocks([old_date, day.date])
     return day
 
 
@@ -438,7 +451,7 @@ def calendar_day_delete(*, by: Any, day: CalendarDay) -> None:
     """Remove one override; the official calendar (or Monday–Friday) applies again."""
     require_calendar_manager(by)
     day = _lock_day(day.pk)
-    before = _snapshot(day)
+    before, old_date = _snapshot(day), day.date
     audit.record(
         actor=by,
         action="core.calendar_day.delete",
@@ -448,6 +461,7 @@ def calendar_day_delete(*, by: Any, day: CalendarDay) -> None:
         details={"before": before},
     )
     day.delete()
+    _recompute_clocks([old_date])
 
 
 def _lock_day(pk: Any) -> CalendarDay:
@@ -513,6 +527,7 @@ def calendar_year_confirm(*, by: Any, year: Any, note: str = "") -> CalendarYear
     )
     if created:
         audit.record(actor=by, action="core.calendar_year.confirm", target=entry, details={"year": year})
+        _recompute_clocks(_whole_year(year))
     return entry
 
 
@@ -533,6 +548,7 @@ def calendar_year_unconfirm(*, by: Any, year: Any) -> None:
         details={"year": year},
     )
     entry.delete()
+    _recompute_clocks(_whole_year(year))
 
 
 # --- services: import -----------------------------------------------------------------------
@@ -667,6 +683,7 @@ def calendar_import(
     if confirm:
         CalendarYear.objects.get_or_create(year=year, defaults={"confirmed_by": by, "note": filename[:200]})
         result.confirmed = True
+    _recompute_clocks(_whole_year(year) if confirm else [d for d, _w, _n in parsed])
     audit.record(
         actor=by,
         action="core.calendar.import",

@@ -19,6 +19,7 @@ audit event names the person), so deadline events are recorded as the system.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -198,6 +199,33 @@ def cancel(*, target: Any, rule: Rule):
     deadline.save(update_fields=["state", "updated_at"])
     _record(deadline, "cancel", previous=was)
     return deadline
+
+
+def recompute_for_calendar_change(*, dates: Iterable[date]) -> int:
+    """The center changed the calendar on ``dates`` (an override, an import, a year confirmed):
+    running clocks whose counted stretch includes one of them get their due time and provisional
+    flag again. Paused clocks are recomputed when resumed; closed clocks keep their history.
+    Runs in the caller's transaction; returns how many clocks moved."""
+    changed = sorted(set(dates))
+    if not changed:
+        return 0
+    lo = datetime.combine(changed[0], datetime.min.time(), tzinfo=calendar.SHANGHAI)
+    hi = calendar.end_of_day(changed[-1])
+    moved = 0
+    clocks = Deadline.objects.select_for_update(of=("self",)).filter(
+        state=State.RUNNING, due_at__gte=lo, segment_started_at__lte=hi
+    )
+    for deadline in clocks.select_related("responsible_unit"):
+        remaining = max(1, deadline.working_days - deadline.working_days_used)
+        due, provisional = calendar.due_at(deadline.segment_started_at, remaining)
+        if (due, provisional) == (deadline.due_at, deadline.provisional):
+            continue
+        before = deadline.due_at.isoformat()
+        deadline.due_at, deadline.provisional = due, provisional
+        deadline.save(update_fields=["due_at", "provisional", "updated_at"])
+        _record(deadline, "recompute", before=before, provisional=provisional)
+        moved += 1
+    return moved
 
 
 def current(*, target: Any, rule: Rule):

@@ -308,3 +308,36 @@ def test_center_admin_sees_the_unconfirmed_year_on_the_dashboard(make_user, cent
 def test_unit_kind_center_required_for_center_view(make_user, make_unit, three_clocks):
     fake = make_user(roles=[Role.CENTER_REVIEWER], unit=make_unit(kind=Unit.Kind.UNIT, name="冒充中心"))
     assert deadlines.deadline_list(user=fake).count() == 0
+
+
+@pytest.mark.django_db
+def test_running_clock_follows_a_new_override_and_the_year_confirmation(target, make_user, center):
+    admin = make_user(roles=[Role.CENTER_ADMIN], unit=center)
+    clock = deadlines.start(target=target, rule=Rule.CLOUD_CHANGE, started_at=at(2026, 12, 28))
+    assert (clock.due_at, clock.provisional) == (due(2027, 1, 4), True)
+    day = calendar.calendar_day_create(by=admin, date="2027-01-01", is_working=False, note="元旦")
+    clock.refresh_from_db()
+    assert (clock.due_at, clock.provisional) == (due(2027, 1, 5), True)
+    calendar.calendar_year_confirm(by=admin, year=2027)
+    clock.refresh_from_db()
+    assert (clock.due_at, clock.provisional) == (due(2027, 1, 5), False)
+    calendar.calendar_day_delete(by=admin, day=day)
+    clock.refresh_from_db()
+    assert clock.due_at == due(2027, 1, 4)
+    assert AuditEvent.objects.filter(action="core.deadline.recompute").count() == 3
+
+
+@pytest.mark.django_db
+def test_override_leaves_closed_clocks_and_clocks_outside_the_change_alone(
+    target, make_user, center, make_unit
+):
+    admin = make_user(roles=[Role.CENTER_ADMIN], unit=center)
+    deadlines.start(target=target, rule=Rule.CLOUD_CHANGE, started_at=at(2026, 12, 28))
+    met = deadlines.meet(target=target, rule=Rule.CLOUD_CHANGE, at=at(2026, 12, 29))
+    early = deadlines.start(target=make_unit(name="早"), rule=Rule.CLOUD_ACCEPT, started_at=at(2026, 12, 14))
+    calendar.calendar_day_create(by=admin, date="2027-01-01", is_working=False)
+    met.refresh_from_db()
+    early.refresh_from_db()
+    assert met.due_at == due(2027, 1, 4)
+    assert early.due_at == due(2026, 12, 17)
+    assert not AuditEvent.objects.filter(action="core.deadline.recompute").exists()
