@@ -727,6 +727,14 @@ def verify_chain(
     result.problems = problems[:_MAX_PROBLEMS_KEPT]
     result.pending = events.pending().count()
     result.seconds = time.perf_counter() - started
+    logger.info(
+        "audit chain verified: ok=%s checked=%s head_seq=%s head_hash=%s seconds=%.2f",
+        result.ok,
+        result.checked,
+        result.head_seq,
+        result.head_hash,
+        result.seconds,
+    )
     if record_run:
         _record_verification(using, result)
     if not result.ok and notify_on_failure:
@@ -764,7 +772,7 @@ def _alert_security_admins(result: VerifyResult) -> None:
 
     try:
         notify(
-            event="core.audit.chain_broken",
+            event="audit.chain_broken",
             title=_("审计链校验失败"),
             body=result.message,
             url="/audit/",

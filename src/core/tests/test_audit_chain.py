@@ -333,6 +333,19 @@ def test_verify_detects_an_event_edited_through_raw_sql_s35(chained, alerts):
     assert AuditChainState.objects.get().verified_ok is False
 
 
+def test_broken_chain_lands_in_the_security_admins_inbox(chained, make_user, center):
+    from core.models import Notification
+
+    sec_admin = make_user(roles=[Role.SEC_ADMIN], unit=center)
+    auditor = make_user(roles=[Role.AUDITOR])
+    drop_triggers()
+    _raw("DELETE FROM {table} WHERE id = %s", [chained[2].pk])
+    assert not audit.verify_chain().ok
+    note = Notification.objects.get(recipient=sec_admin)
+    assert note.event == "audit.chain_broken" and "3" in note.body
+    assert not Notification.objects.filter(recipient=auditor).exists()
+
+
 def test_verify_detects_details_edited_even_with_the_hash_recomputed(chained, alerts):
     drop_triggers()
     row = list(audit._row_of(chained[1]))
