@@ -341,3 +341,38 @@ def test_override_leaves_closed_clocks_and_clocks_outside_the_change_alone(
     assert met.due_at == due(2027, 1, 4)
     assert early.due_at == due(2026, 12, 17)
     assert not AuditEvent.objects.filter(action="core.deadline.recompute").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_starts_of_the_same_clock_make_one_clock():
+    """Two requests starting the same clock at once (a double click) leave one open clock."""
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("threads need PostgreSQL")
+    from accounts.tests.factories import UnitFactory
+
+    target = UnitFactory(name="并发申请")
+    barrier, results, errors = threading.Barrier(4), [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(
+                deadlines.start(target=target, rule=Rule.CLOUD_ACCEPT, started_at=at(2026, 3, 2)).pk
+            )
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(set(results)) == 1
+    assert Deadline.objects.filter(state=Deadline.State.RUNNING).count() == 1
