@@ -103,12 +103,16 @@ def assignable_role_choices(*, by: User) -> list[tuple[str, str]]:
 # --- Login history and lockouts --------------------------------------------------------------
 
 
-def login_record_list(*, by: User, user: Any = None, outcome: str = "") -> QuerySet[LoginRecord]:
+def login_record_list(
+    *, by: User, user: Any = None, username: str = "", outcome: str = ""
+) -> QuerySet[LoginRecord]:
     """我的登录记录: one's own sign-ins; the security admin sees everyone's."""
     qs = LoginRecord.objects.select_related("user")
     if perms.can_view_all_login_history(by):
         if user:
             qs = qs.filter(user_id=getattr(user, "pk", user))
+        if username:
+            qs = qs.filter(username__icontains=username)
     else:
         qs = qs.filter(Q(user_id=by.pk) | Q(user__isnull=True, username=by.username))
     if outcome:

@@ -535,10 +535,10 @@ def api_client_create(
         scopes=_clean_scopes(scopes or []),
         created_by=by,
     )
-    _full_clean(client, AccountsError.API_CLIENT_INVALID)
     if ApiClient.objects.filter(unit=unit, name=name).exists():
         message = _("本单位已有同名的接口客户端。")
         raise Invalid(AccountsError.API_CLIENT_INVALID, message, {"fields": {"name": [message]}})
+    _full_clean(client, AccountsError.API_CLIENT_INVALID)
     client.save()
     user = User(
         unit=unit,
@@ -570,10 +570,10 @@ def api_client_update(*, client: ApiClient, by: User, request: Any = None, **fie
         if getattr(client, key) != value:
             changed[key] = [getattr(client, key), value]
             setattr(client, key, value)
-    _full_clean(client, AccountsError.API_CLIENT_INVALID, exclude=["service_user"])
     if ApiClient.objects.filter(unit=client.unit, name=client.name).exclude(pk=client.pk).exists():
         message = _("本单位已有同名的接口客户端。")
         raise Invalid(AccountsError.API_CLIENT_INVALID, message, {"fields": {"name": [message]}})
+    _full_clean(client, AccountsError.API_CLIENT_INVALID, exclude=["service_user"])
     client.save()
     _sync_service_user(client)
     audit.record(

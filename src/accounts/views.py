@@ -156,7 +156,7 @@ class MyLoginHistoryView(Page):
 
     def get(self, request):
         records = selectors.login_record_list(
-            by=request.user, user=request.GET.get("user") or None, outcome=request.GET.get("outcome", "")
+            by=request.user, username=request.GET.get("username", ""), outcome=request.GET.get("outcome", "")
         )
         return render(
             request,
@@ -314,7 +314,11 @@ class UserDetailView(Page):
         can_roles = permissions.can_assign_roles(request.user, person.unit) and person.pk != request.user.pk
         if role_form is None:
             role_form = RoleAssignForm()
-        role_form.fields["role"].choices = selectors.assignable_role_choices(by=request.user)
+        role_form.fields["role"].choices = [
+            (value, label)
+            for value, label in selectors.assignable_role_choices(by=request.user)
+            if person.unit.kind == Unit.Kind.CENTER or value not in permissions.CENTER_ONLY_ROLES
+        ]
         assignable = permissions.assignable_roles(request.user)
         return render(
             request,
@@ -494,13 +498,19 @@ class ApiClientListView(Page):
             status=status,
         )
 
+    @staticmethod
+    def _form(data=None) -> ApiClientForm:
+        form = ApiClientForm(data)
+        del form.fields["is_active"]  # a new client starts active
+        return form
+
     def get(self, request):
-        return self._render(request, ApiClientForm())
+        return self._render(request, self._form())
 
     def post(self, request):
         if not permissions.can_manage_api_clients(request.user):
             raise DjangoPermissionDenied
-        form = ApiClientForm(request.POST)
+        form = self._form(request.POST)
         if form.is_valid():
             data = dict(form.cleaned_data)
             data.pop("is_active", None)

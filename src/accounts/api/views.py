@@ -242,7 +242,10 @@ class LoginRecordListApi(AccountsApi):
     def get(self, request):
         p = request.query_params
         qs = selectors.login_record_list(
-            by=request.user, user=p.get("user") or None, outcome=p.get("outcome", "")
+            by=request.user,
+            user=p.get("user") or None,
+            username=p.get("username", ""),
+            outcome=p.get("outcome", ""),
         )
         return self.paginate(qs, s.LoginRecordSerializer)
 
