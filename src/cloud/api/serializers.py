@@ -234,26 +234,26 @@ class ApplicationSerializer(ApplicationListSerializer):
             "waiting_on",
         ]
 
-    def get_lines(self, obj):
+    def get_lines(self, obj) -> list[dict]:
         return LineSerializer(obj.lines.filter(is_active=True).select_related("product"), many=True).data
 
-    def get_timeline(self, obj):
+    def get_timeline(self, obj) -> list[dict]:
         return selectors.application_timeline(obj)
 
-    def get_resources(self, obj):
+    def get_resources(self, obj) -> list[dict]:
         return ResourceSerializer(obj.provisioned.filter(released_at__isnull=True), many=True).data
 
-    def get_allowed_actions(self, obj):
+    def get_allowed_actions(self, obj) -> list[str]:
         return selectors.next_actions(obj)
 
-    def get_waiting_on(self, obj):
+    def get_waiting_on(self, obj) -> str:
         return selectors.waiting_on(obj)
 
-    def get_trial_earliest_end(self, obj):
+    def get_trial_earliest_end(self, obj) -> str | None:
         end = services.trial_earliest_end(obj)
         return end.isoformat() if end else None
 
-    def get_agreement_no(self, obj):
+    def get_agreement_no(self, obj) -> str | None:
         agreement = obj.agreements.first()
         return agreement.agreement_no if agreement else None
 
@@ -314,7 +314,7 @@ class MigrationSerializer(serializers.ModelSerializer):
             "flags",
         ]
 
-    def get_flags(self, obj):
+    def get_flags(self, obj) -> dict[str, bool]:
         return selectors.migration_flags(obj)
 
 
@@ -322,3 +322,26 @@ class MigrationInputSerializer(serializers.Serializer):
     system = serializers.IntegerField()
     target_date = serializers.DateField()
     backup_plan = serializers.CharField(allow_blank=True)
+
+
+class ActionInputSerializer(serializers.Serializer):
+    """Body of ``POST /applications/<id>/<action>/`` — each action reads the fields it needs."""
+
+    note = serializers.CharField(required=False, allow_blank=True)
+    reasons = serializers.CharField(
+        required=False, allow_blank=True, help_text="return / reject / refuse: required"
+    )
+    approved = serializers.DictField(
+        child=serializers.IntegerField(), required=False, help_text="approve: {line id: approved quantity}"
+    )
+    passed = serializers.BooleanField(required=False, help_text="test")
+    performance = serializers.CharField(required=False, allow_blank=True, help_text="test")
+    security = serializers.CharField(required=False, allow_blank=True, help_text="test")
+    lines = LineInputSerializer(
+        many=True, required=False, help_text="resubmit / change: the full configuration"
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, help_text="change")
+    construction_plan = serializers.CharField(required=False, allow_blank=True)
+    self_test_report = serializers.CharField(required=False, allow_blank=True)
+    offboarding_confirmed = serializers.BooleanField(required=False, help_text="terminate (C§15)")
+    backup_confirmed = serializers.BooleanField(required=False, help_text="terminate (C§15)")

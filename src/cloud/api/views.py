@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -45,6 +46,8 @@ def _bool(value: Any) -> bool:
 class ProductListApi(APIView):
     """云产品目录 (C§10): everyone reads; the center admin adds products."""
 
+    serializer_class = s.ProductSerializer
+
     def get(self, request):
         return _paged(self, request, selectors.product_list(user=request.user), s.ProductSerializer)
 
@@ -60,6 +63,8 @@ class ProductListApi(APIView):
 class PoolListApi(APIView):
     """资源池容量: total / allocated / used (C§27) — center only."""
 
+    serializer_class = s.PoolCapacitySerializer
+
     def get(self, request):
         pools = selectors.pool_capacity_list(user=request.user)
         return Response({"results": s.PoolCapacitySerializer(pools, many=True).data})
@@ -67,6 +72,8 @@ class PoolListApi(APIView):
 
 class PoolDetailApi(APIView):
     """Expand a pool (C§27) — center admin."""
+
+    serializer_class = s.PoolCapacitySerializer
 
     def patch(self, request, pk: int):
         if not permissions.can_review(request.user):
@@ -83,6 +90,8 @@ class PoolDetailApi(APIView):
 class SystemListApi(APIView):
     """应用系统: list (scoped) and register (C§1-5)."""
 
+    serializer_class = s.SystemSerializer
+
     def get(self, request):
         return _paged(self, request, selectors.app_system_list(user=request.user), s.SystemSerializer)
 
@@ -94,6 +103,8 @@ class SystemListApi(APIView):
 
 
 class SystemDetailApi(APIView):
+    serializer_class = s.SystemSerializer
+
     def get(self, request, pk: int):
         return Response(s.SystemSerializer(selectors.app_system_get(user=request.user, pk=pk)).data)
 
@@ -108,6 +119,8 @@ class SystemDetailApi(APIView):
 
 class ApplicationListApi(APIView):
     """政务云使用申请: list (scoped, ?status=) and apply (C§10)."""
+
+    serializer_class = s.ApplicationListSerializer
 
     def get(self, request):
         qs = selectors.cloud_application_list(user=request.user, status=request.query_params.get("status"))
@@ -130,6 +143,8 @@ class ApplicationListApi(APIView):
 class ApplicationDetailApi(APIView):
     """One application with its timeline, deadlines, resources and the actions now possible."""
 
+    serializer_class = s.ApplicationSerializer
+
     def get(self, request, pk: int):
         return Response(
             s.ApplicationSerializer(selectors.cloud_application_get(user=request.user, pk=pk)).data
@@ -138,6 +153,8 @@ class ApplicationDetailApi(APIView):
 
 class ApplicationAttachApi(APIView):
     """Upload a material (PDF/DOCX/XLSX, checked by content)."""
+
+    serializer_class = s.AttachmentSerializer
 
     parser_classes = [MultiPartParser, FormParser]
 
@@ -163,11 +180,14 @@ class ApplicationAttachApi(APIView):
 class _ApplicationActionApi(APIView):
     """POST /applications/<pk>/<action>/ → one service; answers with the application."""
 
+    serializer_class = s.ApplicationSerializer
+
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def perform(self, application, user, data, request) -> None:
         raise NotImplementedError
 
+    @extend_schema(request=s.ActionInputSerializer, responses=s.ApplicationSerializer)
     def post(self, request, pk: int):
         application = selectors.cloud_application_get(user=request.user, pk=pk)
         self.perform(application, request.user, request.data, request)
@@ -232,6 +252,9 @@ class ApplicationRetestApi(_ApplicationActionApi):
 class ApplicationAgreementApi(_ApplicationActionApi):
     """GET: the generated 《数据资源服务托管协议》 (DOCX). POST: upload the signed copy (C§13)."""
 
+    @extend_schema(
+        responses={(200, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"): bytes}
+    )
     def get(self, request, pk: int):
         application = selectors.cloud_application_get(user=request.user, pk=pk)
         response = HttpResponse(
@@ -311,6 +334,8 @@ class ApplicationReclaimApi(_ApplicationActionApi):
 class ResourceListApi(APIView):
     """My provisioned resources (host names, IPs, sizes as the platform reported them)."""
 
+    serializer_class = s.ResourceSerializer
+
     def get(self, request):
         return _paged(
             self, request, selectors.provisioned_resource_list(user=request.user), s.ResourceSerializer
@@ -320,12 +345,16 @@ class ResourceListApi(APIView):
 class QueueApi(APIView):
     """Center queue, nearest deadline first."""
 
+    serializer_class = s.ApplicationListSerializer
+
     def get(self, request):
         return _paged(self, request, selectors.center_queue(user=request.user), s.ApplicationListSerializer)
 
 
 class OverdueApi(APIView):
     """Overdue applications and migration plans needing attention (center staff see all units)."""
+
+    serializer_class = s.ApplicationListSerializer
 
     def get(self, request):
         if not permissions.can_review(request.user):
@@ -343,6 +372,8 @@ class OverdueApi(APIView):
 class ExemptionListApi(APIView):
     """不上云例外 (C§3-4): list (scoped) and request."""
 
+    serializer_class = s.ExemptionSerializer
+
     def get(self, request):
         return _paged(self, request, selectors.exemption_list(user=request.user), s.ExemptionSerializer)
 
@@ -355,6 +386,8 @@ class ExemptionListApi(APIView):
 
 
 class ExemptionDecideApi(APIView):
+    serializer_class = s.ExemptionSerializer
+
     def post(self, request, pk: int):
         exemption = selectors.exemption_get(user=request.user, pk=pk)
         exemption = services.exemption_decide(
@@ -369,6 +402,8 @@ class ExemptionDecideApi(APIView):
 class MigrationListApi(APIView):
     """迁移计划 (C§4, C§20): list (scoped, with reminder flags) and create."""
 
+    serializer_class = s.MigrationSerializer
+
     def get(self, request):
         return _paged(self, request, selectors.migration_list(user=request.user), s.MigrationSerializer)
 
@@ -381,6 +416,8 @@ class MigrationListApi(APIView):
 
 
 class MigrationLiveApi(APIView):
+    serializer_class = s.MigrationSerializer
+
     def post(self, request, pk: int):
         plan = selectors.migration_get(user=request.user, pk=pk)
         if not permissions.can_act_for_unit(request.user, plan.system.owner_id):
@@ -392,6 +429,8 @@ class MigrationLiveApi(APIView):
 
 
 class MigrationRetiredListApi(APIView):
+    serializer_class = s.MigrationSerializer
+
     def post(self, request, pk: int):
         plan = selectors.migration_get(user=request.user, pk=pk)
         plan = services.migration_submit_retired_list(
