@@ -300,9 +300,19 @@ def is_center_staff(user: Any) -> bool:
 
 
 def deadline_list(
-    *, user: Any, state: str | None = None, rule: str | None = None, unit: Any = None
+    *,
+    user: Any,
+    state: str | None = None,
+    rule: str | None = None,
+    unit: Any = None,
+    target: Any = None,
+    target_type: str | None = None,
+    target_id: Any = None,
 ) -> QuerySet[Deadline]:
-    """Clocks the user may see (center staff: all; others: their unit's), with filters."""
+    """Clocks the user may see (center staff: all; others: their unit's), with filters.
+
+    ``target`` (a model instance) or ``target_type`` ("app_label.model") + ``target_id`` narrow
+    the list to one object's clocks (e.g. the timeline of a cloud application)."""
     qs = Deadline.objects.select_related("responsible_unit").exclude(state=State.CANCELLED)
     if not is_center_staff(user):
         qs = qs.filter(responsible_unit_id=getattr(user, "unit_id", None))
@@ -323,6 +333,17 @@ def deadline_list(
             qs = qs.filter(responsible_unit_id=int(getattr(unit, "pk", unit)))
         except (TypeError, ValueError):
             raise Invalid(DeadlineError.BAD_FILTER, _("单位编号无效。"), {"field": "unit"})
+    if target is not None:
+        content_type, object_id = _target_key(target)
+        qs = qs.filter(target_type=content_type, target_id=object_id)
+    elif target_type:
+        app_label, _dot, model = str(target_type).lower().partition(".")
+        content_type = ContentType.objects.filter(app_label=app_label, model=model).first()
+        if content_type is None:
+            raise Invalid(DeadlineError.BAD_FILTER, _("对象类型无效。"), {"field": "target_type"})
+        qs = qs.filter(target_type=content_type)
+        if target_id not in (None, ""):
+            qs = qs.filter(target_id=str(target_id))
     return qs.order_by("due_at", "id")
 
 

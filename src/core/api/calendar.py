@@ -328,7 +328,7 @@ class RuleDetailApi(APIView):
 
 class DeadlineListApi(APIView):
     """Clocks the caller may see: center staff all, everyone else their unit's.
-    Filters: ``state``, ``rule``, ``unit`` (id)."""
+    Filters: ``state``, ``rule``, ``unit`` (id), ``target_type`` ("app_label.model") + ``target_id``."""
 
     serializer_class = DeadlineSerializer
 
@@ -337,13 +337,22 @@ class DeadlineListApi(APIView):
             OpenApiParameter("state", OpenApiTypes.STR, enum=Deadline.State.values),
             OpenApiParameter("rule", OpenApiTypes.STR, enum=Rule.values),
             OpenApiParameter("unit", OpenApiTypes.INT),
+            OpenApiParameter(
+                "target_type", OpenApiTypes.STR, description="app_label.model, e.g. cloud.cloudapplication"
+            ),
+            OpenApiParameter("target_id", OpenApiTypes.STR),
         ],
         responses=DeadlineSerializer(many=True),
     )
     def get(self, request):
         params = request.query_params
         qs = deadlines.deadline_list(
-            user=request.user, state=params.get("state"), rule=params.get("rule"), unit=params.get("unit")
+            user=request.user,
+            state=params.get("state"),
+            rule=params.get("rule"),
+            unit=params.get("unit"),
+            target_type=params.get("target_type"),
+            target_id=params.get("target_id"),
         ).select_related("target_type")
         paginator = StandardPagination()
         page = paginator.paginate_queryset(qs, request, view=self)

@@ -328,3 +328,28 @@ def test_deadline_page_lists_the_users_clocks(client, make_user, make_unit):
     assert "甲的申请" in html and "别人的申请" not in html
     assert "暂定" in html  # due 2027-01-01 (provisional)
     assert client.get("/deadlines/?state=bogus").status_code == 200
+
+
+@pytest.mark.django_db
+def test_deadline_list_filtered_to_one_objects_clocks(api, make_user, make_unit, center):
+    application = make_unit(name="某申请")
+    deadlines.start(target=application, rule=Rule.CLOUD_ACCEPT, started_at=at(2026, 3, 2))
+    deadlines.meet(target=application, rule=Rule.CLOUD_ACCEPT, at=at(2026, 3, 3))
+    deadlines.start(target=application, rule=Rule.CLOUD_REVIEW, started_at=at(2026, 3, 3))
+    deadlines.start(target=make_unit(name="别的"), rule=Rule.CLOUD_ACCEPT, started_at=at(2026, 3, 2))
+    api.force_login(make_user(roles=[Role.CENTER_REVIEWER], unit=center))
+    body = api.get(
+        "/api/v1/core/deadlines/", {"target_type": "accounts.unit", "target_id": application.pk}
+    ).json()
+    assert [(d["rule"], d["state"]) for d in body["results"]] == [
+        ("cloud.accept", "met"),
+        ("cloud.review", "running"),
+    ]
+    assert body["results"][0]["target_type"] == "accounts.unit"
+    assert api.get("/api/v1/core/deadlines/", {"target_type": "no.such"}).status_code == 400
+    assert (
+        deadlines.deadline_list(
+            user=make_user(roles=[Role.CENTER_ADMIN], unit=center), target=application
+        ).count()
+        == 2
+    )
