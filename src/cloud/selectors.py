@@ -67,6 +67,15 @@ def cloud_application_get(*, user: Any, pk: int) -> CloudApplication:
     return application
 
 
+def cloud_attachment_get(*, user: Any, application_pk: int, pk: int):
+    """A material of an application the user may see (C§10); 404 otherwise."""
+    application = cloud_application_get(user=user, pk=application_pk)
+    attachment = application.attachments.filter(pk=pk).first()
+    if attachment is None:
+        raise NotFound(CloudError.NOT_FOUND, _("未找到该附件。"))
+    return attachment
+
+
 def provisioned_resource_list(*, user: Any, active_only: bool = True) -> QuerySet[ProvisionedResource]:
     qs = _scope(
         ProvisionedResource.objects.select_related("application__system", "application__unit", "product"),

@@ -321,6 +321,17 @@ class ApplicationDetailView(LoginRequiredMixin, View):
         return redirect("cloud:application-detail", pk=pk)
 
 
+class AttachmentDownloadView(LoginRequiredMixin, View):
+    """Download a material of an application the user may see."""
+
+    def get(self, request, pk: int, attachment_pk: int):
+        from cloud.api.views import attachment_response
+
+        return attachment_response(
+            selectors.cloud_attachment_get(user=request.user, application_pk=pk, pk=attachment_pk)
+        )
+
+
 class AgreementDownloadView(LoginRequiredMixin, View):
     """The generated 《数据资源服务托管协议》 (C§13) as DOCX."""
 

@@ -34,6 +34,11 @@ urlpatterns = [
     path("applications/", v.ApplicationListApi.as_view(), name="application-list"),
     path("applications/<int:pk>/", v.ApplicationDetailApi.as_view(), name="application-detail"),
     path("applications/<int:pk>/attachments/", v.ApplicationAttachApi.as_view(), name="application-attach"),
+    path(
+        "applications/<int:pk>/attachments/<int:attachment_pk>/",
+        v.ApplicationAttachmentApi.as_view(),
+        name="application-attachment",
+    ),
     *[
         path(f"applications/<int:pk>/{slug}/", view.as_view(), name=f"application-{slug}")
         for slug, view in _actions

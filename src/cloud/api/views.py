@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -175,6 +175,35 @@ class ApplicationAttachApi(APIView):
             kind=request.data.get("kind") or "other",
         )
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def attachment_response(attachment) -> FileResponse:
+    """Serve a stored material as a download (never inline), with its checked content type."""
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=CONTENT_TYPES[attachment.file_type],
+    )
+
+
+class ApplicationAttachmentApi(APIView):
+    """Download one material of an application the caller may see."""
+
+    serializer_class = s.AttachmentSerializer
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, pk: int, attachment_pk: int):
+        return attachment_response(
+            selectors.cloud_attachment_get(user=request.user, application_pk=pk, pk=attachment_pk)
+        )
 
 
 class _ApplicationActionApi(APIView):

@@ -8,6 +8,7 @@ so every signed-in role may call them). Objects for the rows live in unit A.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -69,6 +70,16 @@ def _new_application(ctx):
 
 def _pdf():
     return {"file": SimpleUploadedFile("材料.pdf", minimal_pdf(), content_type="application/pdf")}
+
+
+def _with_attachment(ctx):
+    from cloud import services
+
+    app = application_in(S.SUBMITTED, unit=ctx.unit_a, center=ctx.center)
+    attachment = services.cloud_application_attach(
+        application=app, by=app.created_by, upload=io.BytesIO(minimal_pdf()), filename="方案.pdf"
+    )
+    return {"kwargs": {"pk": app.pk, "attachment_pk": attachment.pk}}
 
 
 def _new_exemption(ctx):
@@ -151,6 +162,7 @@ ROWS = [
         allowed=UNIT_ACTORS,
         setup=_app(S.SUBMITTED, _pdf, "multipart"),
     ),
+    Row("cloud-api:application-attachment", "GET", allowed=READERS, setup=_with_attachment),
     Row("cloud-api:application-accept", "POST", allowed=CENTER_ROLES, setup=_app(S.SUBMITTED)),
     Row(
         "cloud-api:application-return",

@@ -292,3 +292,19 @@ def test_center_admin_adds_a_product(api, catalog):
     assert dup.status_code == 400
     client_for(api, owner())
     assert api.post(f"{BASE}/products/", {**body, "code": "x"}, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_materials_download_for_the_unit_and_the_center_not_for_others(api, catalog):
+    unit_user = owner()
+    app = _apply(api, unit_user, catalog)
+    pdf = SimpleUploadedFile("建设方案.pdf", minimal_pdf(), content_type="application/pdf")
+    att = api.post(f"{BASE}/applications/{app['id']}/attachments/", {"file": pdf}, format="multipart").json()
+    url = f"{BASE}/applications/{app['id']}/attachments/{att['id']}/"
+    resp = api.get(url)
+    assert resp.status_code == 200 and b"".join(resp.streaming_content).startswith(b"%PDF-")
+    assert resp["Content-Type"] == "application/pdf" and "attachment" in resp["Content-Disposition"]
+    client_for(api, reviewer())
+    assert api.get(url).status_code == 200
+    client_for(api, owner())
+    assert api.get(url).status_code == 404
