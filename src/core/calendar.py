@@ -185,7 +185,7 @@ def _holiday_label(name: Any) -> str:
 
 def day_info(d: date) -> DayInfo:
     """Whether ``d`` is a working day, where the answer comes from and whether it is provisional."""
-    return _Calendar().info(d)
+    return _Calendar().info(_as_date(d))
 
 
 def month_days(year: int, month: int) -> list[DayInfo]:
@@ -199,14 +199,20 @@ def month_days(year: int, month: int) -> list[DayInfo]:
     return days
 
 
+def _as_date(d: date | datetime) -> date:
+    return local_date(d) if isinstance(d, datetime) else d
+
+
 def is_working_day(d: date) -> bool:
-    """True when ``d`` is a working day (override, else official calendar, else Monday–Friday)."""
-    return _Calendar().info(d).is_working
+    """True when ``d`` is a working day (override, else official calendar, else Monday–Friday).
+
+    An aware datetime is taken on its Asia/Shanghai date."""
+    return _Calendar().info(_as_date(d)).is_working
 
 
 def add_working_days(start: date, n: int) -> date:
     """The n-th working day after ``start``; ``start`` itself is never counted (n=0 → ``start``)."""
-    return _Calendar().add(start, n)[0]
+    return _Calendar().add(_as_date(start), n)[0]
 
 
 def working_days_between(a: date, b: date) -> int:
@@ -214,7 +220,7 @@ def working_days_between(a: date, b: date) -> int:
 
     ``working_days_between(a, add_working_days(a, n)) == n`` for every n ≥ 0.
     """
-    return _Calendar().between(a, b)
+    return _Calendar().between(_as_date(a), _as_date(b))
 
 
 def local_date(moment: datetime) -> date:

@@ -8,6 +8,7 @@ Thin: every call goes to ``core.calendar`` / ``core.deadlines``, which check per
     /api/v1/core/calendar/import/                   POST multipart file+year   (center admin)
     /api/v1/core/calendar/years/                    GET status of the years    (center admin)
     /api/v1/core/calendar/years/<year>/confirmation/ POST confirm, DELETE undo (center admin)
+    /api/v1/core/calendar/due/                      GET due time of "N working days" (everyone)
     /api/v1/core/rules/                             GET rules table            (center staff)
     /api/v1/core/rules/<code>/                      PATCH length               (center admin)
     /api/v1/core/deadlines/                         GET clocks visible to the caller, filters
@@ -20,6 +21,7 @@ from datetime import date
 
 from django.urls import path
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -90,6 +92,14 @@ class StatsRowSerializer(serializers.Serializer):
     overdue = serializers.IntegerField()
     open = serializers.IntegerField()
     on_time_rate = serializers.FloatField(allow_null=True)
+
+
+class DueResultSerializer(serializers.Serializer):
+    submitted_at = serializers.DateTimeField()
+    working_days = serializers.IntegerField()
+    counting_starts_on = serializers.DateField()
+    due_at = serializers.DateTimeField()
+    provisional = serializers.BooleanField()
 
 
 class YearStatusSerializer(serializers.Serializer):
@@ -281,6 +291,66 @@ class CalendarYearConfirmApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class CalendarDueApi(APIView):
+    """When "within N working days" ends for a request submitted at ``submitted_at`` (any user).
+
+    ``working_days`` or ``rule`` (a code from the rules table); ``submitted_at`` defaults to now.
+    Applies the convention of docs/decisions/0003-working-day-convention.md."""
+
+    serializer_class = DueResultSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("submitted_at", OpenApiTypes.DATETIME),
+            OpenApiParameter("working_days", OpenApiTypes.INT),
+            OpenApiParameter("rule", OpenApiTypes.STR, enum=Rule.values),
+        ]
+    )
+    def get(self, request):
+        params = request.query_params
+        raw = params.get("submitted_at")
+        submitted = parse_datetime(raw) if raw else timezone.now()
+        if submitted is None:
+            raise Invalid(
+                CalendarError.BAD_DATE,
+                _("提交时间格式不正确，应为 ISO 8601，例如 2026-09-30T10:00:00+08:00。"),
+                {"field": "submitted_at"},
+            )
+        if params.get("rule"):
+            try:
+                days = calendar.rule_length(params["rule"])
+            except ValueError:
+                raise Invalid(CalendarError.BAD_RULE, _("没有这项时限规则。"), {"field": "rule"})
+        else:
+            try:
+                days = int(params.get("working_days", ""))
+            except ValueError:
+                days = 0
+            if not 1 <= days <= 365:
+                raise Invalid(
+                    CalendarError.BAD_VALUE,
+                    _("工作日数应为 1 至 365 之间的整数。"),
+                    {"field": "working_days"},
+                )
+        try:
+            calendar.parse_date(calendar.local_date(submitted))
+        except Invalid as exc:
+            exc.details = {"field": "submitted_at"}
+            raise
+        due, provisional = calendar.due_at(submitted, days)
+        return Response(
+            {
+                "submitted_at": submitted.isoformat(),
+                "working_days": days,
+                "counting_starts_on": calendar.add_working_days(
+                    calendar.local_date(submitted), 1
+                ).isoformat(),
+                "due_at": due.isoformat(),
+                "provisional": provisional,
+            }
+        )
+
+
 # --- rules ----------------------------------------------------------------------------------
 
 
@@ -398,6 +468,7 @@ urlpatterns = [
         CalendarYearConfirmApi.as_view(),
         name="calendar-year-confirmation",
     ),
+    path("calendar/due/", CalendarDueApi.as_view(), name="calendar-due"),
     path("rules/", RuleListApi.as_view(), name="rule-list"),
     path("rules/<str:rule>/", RuleDetailApi.as_view(), name="rule-detail"),
     path("deadlines/", DeadlineListApi.as_view(), name="deadline-list"),

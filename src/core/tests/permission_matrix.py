@@ -58,6 +58,12 @@ def _calendar_rows() -> list[Row]:
             setup=lambda ctx: {"kwargs": {"year": 2027}},
         ),
         Row("core-api:calendar-year-confirmation", "DELETE", allowed=admin, setup=_confirmed_2027),
+        Row(
+            "core-api:calendar-due",
+            "GET",
+            allowed=ALL_ROLES,
+            setup=lambda ctx: {"query": {"submitted_at": "2026-09-30T10:00:00+08:00", "working_days": 3}},
+        ),
         Row("core-api:rule-list", "GET", allowed=CENTER_ROLES),
         Row(
             "core-api:rule-detail",

@@ -353,3 +353,28 @@ def test_deadline_list_filtered_to_one_objects_clocks(api, make_user, make_unit,
         ).count()
         == 2
     )
+
+
+@pytest.mark.django_db
+def test_due_calculator_for_any_user_national_day_2026_and_2027_provisional(api, make_user):
+    api.force_login(make_user(roles=[Role.UNIT_USER]))
+    body = api.get(
+        "/api/v1/core/calendar/due/", {"submitted_at": "2026-09-30T18:45:00+08:00", "working_days": 3}
+    ).json()
+    assert body["counting_starts_on"] == "2026-10-08"
+    assert body["due_at"] == "2026-10-10T23:59:59+08:00"  # Sat Oct 10 is a 调休 working day
+    assert body["provisional"] is False
+    body = api.get(
+        "/api/v1/core/calendar/due/", {"submitted_at": "2026-12-28T09:00:00+08:00", "rule": "cloud.change"}
+    )
+    assert body.json()["due_at"] == "2027-01-04T23:59:59+08:00" and body.json()["provisional"] is True
+    for bad in (
+        {"submitted_at": "30/09/2026", "working_days": 3},
+        {"working_days": 0},
+        {"working_days": "三"},
+        {"rule": "nope"},
+        {"submitted_at": "2299-01-01T10:00:00", "working_days": 3},
+    ):
+        resp = api.get("/api/v1/core/calendar/due/", bad)
+        assert resp.status_code == 400, bad
+        assert _error(resp)["code"].startswith("calendar.")
