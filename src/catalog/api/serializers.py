@@ -67,7 +67,7 @@ class ResourceInputSerializer(serializers.Serializer):
         return data, [dict(i) for i in items] if items is not None else None, reason
 
 
-class ResourceSerializer(serializers.ModelSerializer):
+class CatalogResourceSerializer(serializers.ModelSerializer):
     provider_name = serializers.CharField(source="provider.name", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     sharing_type_display = serializers.CharField(source="get_sharing_type_display", read_only=True)
@@ -108,11 +108,11 @@ class ResourceSerializer(serializers.ModelSerializer):
         ]
 
 
-class ResourceDetailSerializer(ResourceSerializer):
+class CatalogResourceDetailSerializer(CatalogResourceSerializer):
     items = DataItemSerializer(many=True, read_only=True)
 
-    class Meta(ResourceSerializer.Meta):
-        fields = [*ResourceSerializer.Meta.fields, "items"]
+    class Meta(CatalogResourceSerializer.Meta):
+        fields = [*CatalogResourceSerializer.Meta.fields, "items"]
 
 
 class ResourceVersionSerializer(serializers.ModelSerializer):
@@ -164,7 +164,7 @@ class ClaimSerializer(serializers.ModelSerializer):
         fields = ["id", "resource", "concept", "justification", "status", "decision_note", "decided_at"]
 
 
-class DecideSerializer(serializers.Serializer):
+class ClaimDecideSerializer(serializers.Serializer):
     accept = serializers.BooleanField()
     note = serializers.CharField(allow_blank=True, required=False, default="")
 
@@ -222,3 +222,39 @@ class ProjectSerializer(serializers.ModelSerializer):
         model = ProjectCatalog
         fields = ["id", "unit", "name", "project_code", "app_system_name", "planned", "created_at"]
         read_only_fields = ["unit", "created_at"]
+
+
+class CatalogActionInputSerializer(serializers.Serializer):
+    """Body of a workflow action; which fields count depends on the action."""
+
+    justification = serializers.CharField(required=False, allow_blank=True, help_text="submit: 一数一源理由")
+    no_state_secrets = serializers.BooleanField(required=False, help_text="secrecy-confirm: 不涉及国家秘密")
+    confirm_legal_basis = serializers.BooleanField(required=False, help_text="approve: 确认不予共享依据")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="return / withdraw / secrecy-reject"
+    )
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class CatalogImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class CatalogImportResultSerializer(serializers.Serializer):
+    created = serializers.ListField(child=serializers.DictField())
+
+
+class SearchResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = CatalogResourceSerializer(many=True)
+    facets = serializers.DictField()
+
+
+class LinkInputSerializer(serializers.Serializer):
+    resource = serializers.IntegerField()
+
+
+class RemindResultSerializer(serializers.Serializer):
+    reminded_units = serializers.IntegerField()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,6 +52,11 @@ def _filtered(request, queryset):
 class ResourceListApi(APIView):
     """GET: resources I may see (filters, ``q``, ``sort``); POST: register a draft."""
 
+    @extend_schema(
+        operation_id="catalog_resource_list",
+        responses=s.CatalogResourceSerializer(many=True),
+        parameters=[OpenApiParameter("q", str), OpenApiParameter("sort", str, enum=["relevance", "updated"])],
+    )
     def get(self, request):
         qs = _filtered(request, selectors.resource_list(user=request.user))
         qs = selectors.resource_search(
@@ -58,13 +65,18 @@ class ResourceListApi(APIView):
             queryset=qs,
             sort=request.query_params.get("sort", "relevance"),
         )
-        return _paginate(self, request, qs, s.ResourceSerializer)
+        return _paginate(self, request, qs, s.CatalogResourceSerializer)
 
+    @extend_schema(
+        operation_id="catalog_resource_create",
+        request=s.ResourceInputSerializer,
+        responses={201: s.CatalogResourceDetailSerializer},
+    )
     def post(self, request):
         fields, items, _reason = _valid(s.ResourceInputSerializer, request.data).split()
         resource = services.resource_create(by=request.user, fields=fields, items=items or [])
         overlaps = services.single_source_overlaps(provider=resource.provider, items=items or [])
-        data = s.ResourceDetailSerializer(resource).data
+        data = s.CatalogResourceDetailSerializer(resource).data
         data["warnings"] = [
             {
                 "code": CatalogError.SINGLE_SOURCE_JUSTIFICATION_REQUIRED.value,
@@ -77,16 +89,23 @@ class ResourceListApi(APIView):
 
 
 class ResourceDetailApi(APIView):
+    @extend_schema(operation_id="catalog_resource_retrieve", responses=s.CatalogResourceDetailSerializer)
     def get(self, request, pk):
         resource = selectors.resource_get(user=request.user, pk=pk)
-        return Response(s.ResourceDetailSerializer(resource).data)
+        return Response(s.CatalogResourceDetailSerializer(resource).data)
 
+    @extend_schema(
+        operation_id="catalog_resource_update",
+        request=s.ResourceInputSerializer,
+        responses=s.CatalogResourceDetailSerializer,
+    )
     def patch(self, request, pk):
         resource = selectors.resource_get(user=request.user, pk=pk)
         fields, items, _reason = _valid(s.ResourceInputSerializer, request.data).split()
         resource = services.resource_update(resource=resource, by=request.user, fields=fields, items=items)
-        return Response(s.ResourceDetailSerializer(resource).data)
+        return Response(s.CatalogResourceDetailSerializer(resource).data)
 
+    @extend_schema(operation_id="catalog_resource_delete", responses={204: None})
     def delete(self, request, pk):
         resource = selectors.resource_get(user=request.user, pk=pk)
         services.resource_delete(resource=resource, by=request.user)
@@ -96,6 +115,19 @@ class ResourceDetailApi(APIView):
 class ResourceActionApi(APIView):
     """POST /resources/<pk>/<action>/ — one workflow transition."""
 
+    @extend_schema(
+        operation_id="catalog_resource_action",
+        request=s.CatalogActionInputSerializer,
+        responses=s.CatalogResourceDetailSerializer,
+        parameters=[
+            OpenApiParameter(
+                "action",
+                str,
+                OpenApiParameter.PATH,
+                enum=["submit", "secrecy-confirm", "secrecy-reject", "approve", "return", "withdraw"],
+            )
+        ],
+    )
     def post(self, request, pk, action):
         resource = selectors.resource_get(user=request.user, pk=pk)
         by = request.user
@@ -123,17 +155,25 @@ class ResourceActionApi(APIView):
             resource = services.resource_withdraw(resource=resource, by=by, reason=d["reason"])
         else:
             raise NotFound(CatalogError.NOT_FOUND)
-        return Response(s.ResourceDetailSerializer(resource).data)
+        return Response(s.CatalogResourceDetailSerializer(resource).data)
 
 
 class ResourceChangeListApi(APIView):
     """GET: versions and open change; POST: propose a change to a published resource."""
 
+    @extend_schema(
+        operation_id="catalog_resource_change_list", responses=s.ResourceVersionSerializer(many=True)
+    )
     def get(self, request, pk):
         resource = selectors.resource_get(user=request.user, pk=pk)
         changes = selectors.change_list(user=request.user, resource=resource)
         return Response(s.ResourceVersionSerializer(changes, many=True).data)
 
+    @extend_schema(
+        operation_id="catalog_resource_change_propose",
+        request=s.ResourceInputSerializer,
+        responses={201: s.ResourceVersionSerializer},
+    )
     def post(self, request, pk):
         resource = selectors.resource_get(user=request.user, pk=pk)
         fields, items, reason = _valid(s.ResourceInputSerializer, request.data).split()
@@ -144,6 +184,19 @@ class ResourceChangeListApi(APIView):
 
 
 class ResourceChangeActionApi(APIView):
+    @extend_schema(
+        operation_id="catalog_change_action",
+        request=s.CatalogActionInputSerializer,
+        responses=s.ResourceVersionSerializer,
+        parameters=[
+            OpenApiParameter(
+                "action",
+                str,
+                OpenApiParameter.PATH,
+                enum=["submit", "secrecy-confirm", "approve", "return", "cancel"],
+            )
+        ],
+    )
     def post(self, request, pk, action):
         change = selectors.change_get(user=request.user, pk=pk)
         by = request.user
@@ -173,6 +226,16 @@ class ResourceChangeActionApi(APIView):
 class ResourceSearchApi(APIView):
     """GET ?q=人口&sharing_type=...&sort=relevance|updated&page=&page_size= — results plus facet counts."""
 
+    @extend_schema(
+        operation_id="catalog_search",
+        responses=s.SearchResultSerializer,
+        parameters=[
+            OpenApiParameter("q", str),
+            OpenApiParameter("sort", str, enum=["relevance", "updated"]),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ],
+    )
     def get(self, request):
         base = selectors.resource_list(user=request.user).filter(status="published")
         try:
@@ -193,7 +256,7 @@ class ResourceSearchApi(APIView):
                 "count": page.paginator.count,
                 "page": page.number,
                 "pages": page.paginator.num_pages,
-                "results": s.ResourceSerializer(page.object_list, many=True).data,
+                "results": s.CatalogResourceSerializer(page.object_list, many=True).data,
                 "facets": result.facets,
             }
         )
@@ -209,14 +272,42 @@ def _sharing_type(value: str) -> str:
 class CatalogListApi(APIView):
     """One of the three published catalogs (S§14)."""
 
+    @extend_schema(
+        operation_id="catalog_catalog_list",
+        responses=s.CatalogResourceSerializer(many=True),
+        parameters=[
+            OpenApiParameter(
+                "sharing_type",
+                str,
+                OpenApiParameter.PATH,
+                enum=["unconditional", "conditional", "not-shared"],
+            )
+        ],
+    )
     def get(self, request, sharing_type):
         qs = selectors.catalog_list(user=request.user, sharing_type=_sharing_type(sharing_type))
-        return _paginate(self, request, _filtered(request, qs), s.ResourceSerializer)
+        return _paginate(self, request, _filtered(request, qs), s.CatalogResourceSerializer)
 
 
 class CatalogExportApi(APIView):
     """Export one catalog as XLSX or CSV (UTF-8 with BOM)."""
 
+    @extend_schema(
+        operation_id="catalog_catalog_export",
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+        },
+        parameters=[
+            OpenApiParameter(
+                "sharing_type",
+                str,
+                OpenApiParameter.PATH,
+                enum=["unconditional", "conditional", "not-shared"],
+            ),
+            OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["csv", "xlsx"]),
+        ],
+    )
     def get(self, request, sharing_type, fmt):
         st = _sharing_type(sharing_type)
         qs = _filtered(request, selectors.catalog_list(user=request.user, sharing_type=st))
@@ -233,6 +324,12 @@ class CatalogExportApi(APIView):
 
 
 class TemplateApi(APIView):
+    @extend_schema(
+        operation_id="catalog_template",
+        responses={
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY
+        },
+    )
     def get(self, request):
         resp = HttpResponse(
             excel.template_workbook(),
@@ -247,6 +344,11 @@ class ImportApi(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(
+        operation_id="catalog_import",
+        request={"multipart/form-data": s.CatalogImportInputSerializer},
+        responses={201: s.CatalogImportResultSerializer},
+    )
     def post(self, request):
         upload = request.FILES.get("file")
         created = excel.resource_import(by=request.user, upload=upload)
@@ -256,6 +358,7 @@ class ImportApi(APIView):
 class ConceptListApi(APIView):
     parser_classes = [JSONParser]
 
+    @extend_schema(operation_id="catalog_concept_list", responses=s.ConceptSerializer(many=True))
     def get(self, request):
         rows = selectors.concept_overview(user=request.user)
         return Response(
@@ -275,6 +378,11 @@ class ConceptListApi(APIView):
             ]
         )
 
+    @extend_schema(
+        operation_id="catalog_concept_create",
+        request=s.ConceptSerializer,
+        responses={201: s.ConceptSerializer},
+    )
     def post(self, request):
         d = _valid(s.ConceptSerializer, request.data).validated_data
         concept = services.concept_create(
@@ -289,9 +397,12 @@ class ConceptListApi(APIView):
 
 
 class ClaimDecideApi(APIView):
+    @extend_schema(
+        operation_id="catalog_claim_decide", request=s.ClaimDecideSerializer, responses=s.ClaimSerializer
+    )
     def post(self, request, pk):
         claim = get_object_or_404(SingleSourceClaim, pk=pk)
-        d = _valid(s.DecideSerializer, request.data).validated_data
+        d = _valid(s.ClaimDecideSerializer, request.data).validated_data
         claim = services.single_source_claim_decide(
             claim=claim, by=request.user, accept=d["accept"], note=d["note"]
         )
@@ -299,6 +410,7 @@ class ClaimDecideApi(APIView):
 
 
 class ResourceClaimsApi(APIView):
+    @extend_schema(operation_id="catalog_resource_claims", responses=s.ClaimSerializer(many=True))
     def get(self, request, pk):
         resource = selectors.resource_get(user=request.user, pk=pk)
         return Response(
@@ -307,12 +419,16 @@ class ResourceClaimsApi(APIView):
 
 
 class DemandListApi(APIView):
+    @extend_schema(operation_id="catalog_demand_list", responses=s.DemandSerializer(many=True))
     def get(self, request):
         fs = DemandFilterSet(request.query_params, queryset=selectors.demand_list(user=request.user))
         if not fs.is_valid():
             raise Invalid(CatalogError.INVALID, _("筛选条件无效。"), {"fields": fs.errors})
         return _paginate(self, request, fs.qs, s.DemandSerializer)
 
+    @extend_schema(
+        operation_id="catalog_demand_create", request=s.DemandSerializer, responses={201: s.DemandSerializer}
+    )
     def post(self, request):
         d = _valid(s.DemandSerializer, request.data).validated_data
         demand = services.demand_create(
@@ -326,6 +442,12 @@ class DemandListApi(APIView):
 
 
 class DemandActionApi(APIView):
+    @extend_schema(
+        operation_id="catalog_demand_action",
+        request=s.DemandAnswerSerializer,
+        responses=s.DemandSerializer,
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=["answer", "refuse"])],
+    )
     def post(self, request, pk, action):
         demand = selectors.demand_get(user=request.user, pk=pk)
         d = _valid(s.DemandAnswerSerializer, request.data).validated_data
@@ -344,9 +466,15 @@ class DemandActionApi(APIView):
 
 
 class CampaignListApi(APIView):
+    @extend_schema(operation_id="catalog_campaign_list", responses=s.CampaignSerializer(many=True))
     def get(self, request):
         return Response(s.CampaignSerializer(ReviewCampaign.objects.all(), many=True).data)
 
+    @extend_schema(
+        operation_id="catalog_campaign_open",
+        request=s.CampaignSerializer,
+        responses={201: s.CampaignSerializer},
+    )
     def post(self, request):
         d = _valid(s.CampaignSerializer, request.data).validated_data
         campaign = services.review_campaign_open(by=request.user, year=d["year"], due_date=d["due_date"])
@@ -356,6 +484,7 @@ class CampaignListApi(APIView):
 class CampaignDetailApi(APIView):
     """A campaign with per-unit progress (center: all units; a unit: its own entries)."""
 
+    @extend_schema(operation_id="catalog_campaign_retrieve", responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
         campaign = get_object_or_404(ReviewCampaign, pk=pk)
         entries = selectors.campaign_entries(user=request.user, campaign=campaign)
@@ -381,6 +510,7 @@ class CampaignDetailApi(APIView):
 
 
 class CampaignRemindApi(APIView):
+    @extend_schema(operation_id="catalog_campaign_remind", request=None, responses=s.RemindResultSerializer)
     def post(self, request, pk):
         campaign = get_object_or_404(ReviewCampaign, pk=pk)
         return Response(
@@ -389,6 +519,9 @@ class CampaignRemindApi(APIView):
 
 
 class CampaignEntryConfirmApi(APIView):
+    @extend_schema(
+        operation_id="catalog_campaign_entry_confirm", request=None, responses=s.CampaignEntrySerializer
+    )
     def post(self, request, pk):
         entry = CampaignEntry.objects.filter(pk=pk).first()
         if entry is None or not (
@@ -400,9 +533,15 @@ class CampaignEntryConfirmApi(APIView):
 
 
 class ProjectListApi(APIView):
+    @extend_schema(operation_id="catalog_project_list", responses=s.ProjectSerializer(many=True))
     def get(self, request):
         return _paginate(self, request, selectors.project_list(user=request.user), s.ProjectSerializer)
 
+    @extend_schema(
+        operation_id="catalog_project_create",
+        request=s.ProjectSerializer,
+        responses={201: s.ProjectSerializer},
+    )
     def post(self, request):
         d = _valid(s.ProjectSerializer, request.data).validated_data
         planned = _valid(
@@ -419,6 +558,11 @@ class ProjectListApi(APIView):
 
 
 class PlannedLinkApi(APIView):
+    @extend_schema(
+        operation_id="catalog_planned_link",
+        request=s.LinkInputSerializer,
+        responses=s.PlannedResourceSerializer,
+    )
     def post(self, request, pk):
         planned = get_object_or_404(PlannedResource.objects.select_related("project"), pk=pk)
         if planned.project not in selectors.project_list(user=request.user):
