@@ -66,3 +66,18 @@ def token_scopes(request) -> frozenset[str]:
 
     auth = getattr(request, "auth", None)
     return frozenset(auth.scopes) if isinstance(auth, ApiToken) else frozenset()
+
+
+def require_scope(request, scope: str) -> None:
+    """For endpoints that machine callers may use only with a scope (e.g. ``exchange.download``):
+    a token without ``scope`` is refused with 403; browser sessions pass (roles decide)."""
+    from core.errors import PermissionDenied
+
+    from .errors import AccountsError
+    from .models import ApiToken, Scope
+
+    if isinstance(getattr(request, "auth", None), ApiToken) and scope not in token_scopes(request):
+        label = Scope(scope).label if scope in Scope.values else scope
+        raise PermissionDenied(
+            AccountsError.TOKEN_SCOPE_MISSING, _("访问令牌未获得“%(s)s”授权范围。") % {"s": label}
+        )

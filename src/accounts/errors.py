@@ -19,6 +19,7 @@ class AccountsError(str, Enum):
     API_CLIENT_INVALID = "accounts.api_client_invalid"
     TOKEN_INVALID = "accounts.token_invalid"
     TOKEN_ALREADY_REVOKED = "accounts.token_already_revoked"
+    TOKEN_SCOPE_MISSING = "accounts.token_scope_missing"
     IMPORT_INVALID = "accounts.import_invalid"
     IMPORT_FILE_INVALID = "accounts.import_file_invalid"
     IMPORT_TOO_LARGE = "accounts.import_too_large"

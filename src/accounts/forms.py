@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.middleware import client_ip
 
-from .models import Scope, Unit
+from .models import Scope, Unit, User
 from .roles import Role
 
 
@@ -88,11 +88,22 @@ class UnitForm(BootstrapMixin, forms.ModelForm):
             "parent",
             "uscc",
             "head_name",
+            "data_officer",
             "contact_name",
             "contact_phone",
             "contact_email",
             "is_active",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # S§11: the data officer (专人) is a person of this unit; chosen once the unit exists.
+        if self.instance.pk:
+            self.fields["data_officer"].queryset = User.objects.filter(
+                unit=self.instance, is_service_account=False, is_active=True
+            )
+        else:
+            del self.fields["data_officer"]
 
     def _post_clean(self):
         """Model validation runs in the service (one place for the rules)."""

@@ -216,7 +216,7 @@ class UnitEditView(Page):
         unit = selectors.unit_get(by=request.user, pk=pk) if pk else None
         form = UnitForm(request.POST, instance=unit)
         if form.is_valid():
-            data = {k: form.cleaned_data[k] for k in UnitForm.Meta.fields}
+            data = {k: form.cleaned_data[k] for k in UnitForm.Meta.fields if k in form.cleaned_data}
             try:
                 if unit:
                     services.unit_update(unit=unit, by=request.user, request=request, **data)
@@ -272,6 +272,8 @@ class UserCreateView(Page):
         if not request.user.has_role(Role.SYS_ADMIN):
             form.fields["unit"].queryset = Unit.objects.filter(pk=request.user.unit_id)
         form.fields["roles"].choices = selectors.assignable_role_choices(by=request.user)
+        if not form.fields["roles"].choices:
+            del form.fields["roles"]  # 三员分立: the system admin opens accounts, roles come from SEC_ADMIN
         return form
 
     def _render(self, request, form, status=200):

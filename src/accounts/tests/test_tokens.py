@@ -155,3 +155,18 @@ def test_security_admin_may_revoke_any_token(make_unit, center, make_user):
     services.api_token_revoke(token=token, by=sec)
     token.refresh_from_db()
     assert token.revoked_by == sec
+
+
+def test_require_scope_refuses_a_token_without_the_scope_but_not_a_browser(make_unit, make_user):
+    from types import SimpleNamespace
+
+    from accounts.authentication import require_scope
+
+    client, admin = make_api_client(make_unit(), scopes=["catalog.read"])
+    token, _raw = issue_token(client, admin)
+    machine = SimpleNamespace(auth=token)
+    require_scope(machine, "catalog.read")
+    with pytest.raises(PermissionDenied) as exc:
+        require_scope(machine, "exchange.download")
+    assert exc.value.code == "accounts.token_scope_missing" and "批量下载" in exc.value.message
+    require_scope(SimpleNamespace(auth=None), "exchange.download")  # session: roles decide

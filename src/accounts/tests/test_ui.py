@@ -161,3 +161,26 @@ def test_pages_render_for_their_roles(client, center, make_user, make_unit, role
         resp = client.get(url)
         assert resp.status_code == 200, url
         assert "<html" in resp.content.decode()
+
+
+def test_unit_edit_sets_a_data_officer_of_the_unit_s11(client, center, make_user, make_unit):
+    unit = make_unit()
+    officer = make_user(unit=unit, roles=[Role.DATA_OFFICER])
+    client.force_login(make_user(unit=center, roles=[Role.SYS_ADMIN]))
+    data = {
+        "name": unit.name,
+        "code": unit.code,
+        "kind": "unit",
+        "uscc": unit.uscc,
+        "data_officer": officer.pk,
+    }
+    data["is_active"] = "on"
+    assert client.post(f"/accounts/units/{unit.pk}/edit/", data).status_code == 302
+    unit.refresh_from_db()
+    assert unit.data_officer == officer
+
+
+def test_system_admin_user_form_offers_no_roles_sod(client, center, make_user):
+    client.force_login(make_user(unit=center, roles=[Role.SYS_ADMIN]))
+    html = client.get("/accounts/users/new/").content.decode()
+    assert 'name="username"' in html and 'name="roles"' not in html
