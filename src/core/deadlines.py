@@ -263,7 +263,7 @@ def _notify_overdue(deadline: Deadline) -> None:
     spec = RULES[Rule(deadline.rule)]
     local_due = timezone.localtime(deadline.due_at, calendar.SHANGHAI)
     notify_module.notify(
-        event="core.deadline.overdue",
+        event="deadline.overdue",
         title=_("已逾期：%(rule)s · %(target)s")
         % {"rule": deadline.get_rule_display(), "target": deadline.target_label},
         body=_("%(article)s 规定 %(days)s 个工作日内办理，已于 %(due)s 到期。")

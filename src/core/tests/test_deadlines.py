@@ -376,3 +376,21 @@ def test_two_concurrent_starts_of_the_same_clock_make_one_clock():
     assert not errors, errors
     assert len(set(results)) == 1
     assert Deadline.objects.filter(state=Deadline.State.RUNNING).count() == 1
+
+
+@pytest.mark.django_db
+def test_overdue_reaches_the_inboxes_of_the_responsible_unit_and_the_center_only(
+    target, unit_a, unit_b, make_user, center
+):
+    from core.models import Notification
+
+    officer_a = make_user(roles=[Role.DATA_OFFICER], unit=unit_a)
+    officer_b = make_user(roles=[Role.DATA_OFFICER], unit=unit_b)
+    admin = make_user(roles=[Role.CENTER_ADMIN], unit=center)
+    deadlines.start(target=target, rule=Rule.DATA_UPDATE, responsible_unit=unit_a, started_at=at(2026, 3, 2))
+    deadlines.sweep(now=at(2026, 3, 5, 8))
+    deadlines.sweep(now=at(2026, 3, 5, 9))
+    inbox = dict(Notification.objects.values_list("recipient_id", "event"))
+    assert inbox == {officer_a.pk: "deadline.overdue", admin.pk: "deadline.overdue"}
+    assert officer_b.pk not in inbox
+    assert "S§25" in Notification.objects.get(recipient=officer_a).body
