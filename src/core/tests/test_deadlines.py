@@ -394,3 +394,17 @@ def test_overdue_reaches_the_inboxes_of_the_responsible_unit_and_the_center_only
     assert inbox == {officer_a.pk: "deadline.overdue", admin.pk: "deadline.overdue"}
     assert officer_b.pk not in inbox
     assert "S§25" in Notification.objects.get(recipient=officer_a).body
+
+
+@pytest.mark.django_db
+def test_clock_started_now_on_the_eve_of_national_day_2025_uses_the_frozen_time_c11(target, make_unit):
+    with time_machine.travel(at(2025, 9, 30, 16), tick=False):
+        clock = deadlines.start(target=target, rule=Rule.CLOUD_ACCEPT)
+    # Oct 1–8 off; Thu 9 (1), Fri 10 (2), Sat 11 调休 (3).
+    assert clock.started_at == at(2025, 9, 30, 16)
+    assert clock.due_at == due(2025, 10, 11)
+    with time_machine.travel(at(2026, 3, 2, 18, 30), tick=False):  # after 17:30
+        late_evening = deadlines.start(target=make_unit(name="晚间提交"), rule=Rule.DATA_UPDATE)
+    assert late_evening.due_at == due(2026, 3, 4)
+    with time_machine.travel(at(2025, 10, 11, 23, 59), tick=False):
+        assert deadlines.meet(target=target, rule=Rule.CLOUD_ACCEPT).late is False
