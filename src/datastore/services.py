@@ -347,6 +347,8 @@ def load_run(*, load_id: int, run_id: int | None = None) -> Load:
                         )
                         tables.staging_delete_lines(staging, existing)
                 figures["rejected"] += len(dupes) + (len(existing) if load.mode == LoadMode.APPEND else 0)
+        else:
+            tables.staging_analyze(staging)
         accepted = tables.staging_count(staging)
         read, rejected = figures["read"], figures["rejected"]
         if read and Decimal(rejected) / Decimal(read) > load.reject_threshold:
@@ -415,7 +417,7 @@ def _apply(load, table, staging, cols, read, accepted, rejected, stats, started)
             rows_inserted=res.inserted,
             rows_updated=res.updated,
             rows_deleted=res.deleted,
-            rows_unchanged=res.unchanged,
+            rows_unchanged=max(accepted - res.inserted - res.updated, 0),
             progress_rows=read,
             progress_bytes=load.file_size,
             version=version,

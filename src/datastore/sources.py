@@ -161,8 +161,36 @@ def _sniff_delimiter(first_line: str) -> str:
 # --- CSV -------------------------------------------------------------------------------------
 
 
+def check_line_lengths(path: Path, limit: int) -> None:
+    """Refuse a file with a physical line longer than ``limit`` bytes, scanning it in C-speed
+    chunks, so that a file without line breaks is never read whole into memory."""
+    run = 0  # bytes since the last line break
+    lines = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(limit):
+            n, r = chunk.find(b"\n"), chunk.find(b"\r")
+            first = min(i for i in (n, r) if i >= 0) if n >= 0 or r >= 0 else -1
+            if first < 0:
+                run += len(chunk)
+            else:
+                if run + first > limit:
+                    break
+                run = len(chunk) - 1 - max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+            if run > limit:
+                break
+            lines += chunk.count(b"\n")
+        else:
+            return
+    raise Invalid(
+        E.LINE_TOO_LONG,
+        f"第 {lines + 1} 行超过 {limit} 字节的上限（文件可能没有换行符或不是表格数据）。",
+        {"line": lines + 1, "limit": limit},
+    )
+
+
 class CsvSource:
-    """Streaming CSV reader with encoding and delimiter detection."""
+    """Streaming CSV reader (the C ``csv`` module over a decoding stream) with encoding and
+    delimiter detection. Physical line numbers come from ``reader.line_num``."""
 
     def __init__(self, path: Path, cols: Sequence[Column], *, mode: str):
         self.path, self.cols, self.mode = Path(path), cols, mode
@@ -172,79 +200,84 @@ class CsvSource:
     def _open(self):
         if self.path.stat().st_size == 0:
             raise Invalid(E.EMPTY_FILE, "文件为空。")
+        check_line_lengths(self.path, conf.max_line_chars())
         self.encoding = detect_encoding(self.path)
         raw = open(self.path, "rb")  # noqa: SIM115  (closed by the wrapper)
         text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
         return raw, text
 
+    def _rows(self, reader) -> Iterator[tuple[int, list[str]]]:
+        """(first physical line, fields) of every non-blank record."""
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise Invalid(
+                    E.BROKEN_QUOTES,
+                    f"第 {start} 行起引号不匹配或格式错误（{exc}），文件无法继续解析。请检查该行的英文双引号。",
+                    {"line": start},
+                )
+            except UnicodeDecodeError:
+                raise Invalid(
+                    E.ENCODING,
+                    f"第 {start} 行附近的字符无法按 {self.encoding} 解码：请确认整个文件使用同一种编码（UTF-8 或 GB18030）。",
+                    {"line": start},
+                )
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            yield start, row
+
+    def _read_header(self, text) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
+        try:
+            first = ""
+            while not first.strip():
+                first = text.readline()
+                if not first:
+                    raise Invalid(E.EMPTY_FILE, "文件为空。")
+            text.seek(0)
+        except UnicodeDecodeError:
+            raise Invalid(E.ENCODING, "文件开头的字符无法解码：请使用 UTF-8 或 GB18030/GBK 编码保存。")
+        self.delimiter = _sniff_delimiter(first)
+        csv.field_size_limit(max(conf.max_line_chars(), 131072))
+        reader = csv.reader(text, delimiter=self.delimiter, strict=True)
+        rows = self._rows(reader)
+        for line, names in rows:
+            return map_header(names, self.cols, mode=self.mode, line=line), rows
+        raise Invalid(E.EMPTY_FILE, "文件为空。")
+
     def header(self) -> Header:
         """The header mapping, after checking there is at least one data row (preflight)."""
         raw, text = self._open()
         with text:
-            lines = _GuardedLines(text, conf.max_line_chars())
-            header, reader = self._read_header(lines)
+            header, rows = self._read_header(text)
             try:
-                for row in reader:
-                    if row and any(v.strip() for v in row):
-                        return header
-            except csv.Error:
+                for _row in rows:
+                    return header
+            except Invalid as exc:
+                if exc.code != E.BROKEN_QUOTES.value:
+                    raise
                 return header  # reported with its line by the run
             raise Invalid(E.HEADER_ONLY, "文件只有表头，没有数据行。")
-
-    def _read_header(self, lines: _GuardedLines) -> tuple[Header, Iterator[list[str]]]:
-        first = ""
-        for first in lines:
-            if first.strip():
-                break
-        else:
-            raise Invalid(E.EMPTY_FILE, "文件为空。")
-        self.delimiter = _sniff_delimiter(first)
-        first_line_no = lines.line
-
-        def chained():
-            yield first
-            yield from lines
-
-        reader = csv.reader(chained(), delimiter=self.delimiter, strict=True)
-        csv.field_size_limit(max(conf.max_line_chars(), 131072))
-        try:
-            names = next(reader)
-        except csv.Error as exc:
-            raise Invalid(
-                E.BROKEN_QUOTES, f"第 {first_line_no} 行（表头）格式错误：{exc}", {"line": first_line_no}
-            )
-        return map_header(names, self.cols, mode=self.mode, line=first_line_no), reader
 
     def batches(self) -> Iterator[Batch]:
         raw, text = self._open()
         with text:
-            lines = _GuardedLines(text, conf.max_line_chars())
-            header, reader = self._read_header(lines)
+            header, rows = self._read_header(text)
             width = len(header.columns)
             size = conf.batch_rows()
-            rows: list[list[str]] = []
-            line_nos: list[int] = []
+            keep = [(i, col.column) for i, col in enumerate(header.columns) if col is not None]
+            batch_rows: list[list[str]] = []
             batch = Batch(lines=[], values={})
             any_rows = False
-            while True:
-                start = lines.line + 1
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    raise Invalid(
-                        E.BROKEN_QUOTES,
-                        f"第 {start} 行起引号不匹配或格式错误（{exc}），文件无法继续解析。请检查该行的英文双引号。",
-                        {"line": start},
-                    )
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
+            for line, row in rows:
                 any_rows = True
                 if len(row) != width:
                     batch.rejects.append(
                         (
-                            start,
+                            line,
                             "",
                             f"字段数为 {len(row)}，与表头的 {width} 列不一致",
                             self.delimiter.join(row)[:500],
@@ -252,23 +285,19 @@ class CsvSource:
                     )
                     batch.rejected_lines += 1
                     continue
-                rows.append(row)
-                line_nos.append(start)
-                if len(rows) >= size:
-                    yield self._make(batch, header, rows, line_nos, raw)
-                    rows, line_nos, batch = [], [], Batch(lines=[], values={})
+                batch_rows.append(row)
+                batch.lines.append(line)
+                if len(batch_rows) >= size:
+                    yield self._make(batch, keep, batch_rows, raw)
+                    batch_rows, batch = [], Batch(lines=[], values={})
             if not any_rows:
                 raise Invalid(E.HEADER_ONLY, "文件只有表头，没有数据行。")
-            yield self._make(batch, header, rows, line_nos, raw)
+            yield self._make(batch, keep, batch_rows, raw)
 
-    def _make(self, batch: Batch, header: Header, rows, line_nos, raw) -> Batch:
-        batch.lines = line_nos
-        transposed = list(zip(*rows, strict=True)) if rows else [() for _ in header.columns]
-        batch.values = {
-            col.column: list(transposed[i]) if rows else []
-            for i, col in enumerate(header.columns)
-            if col is not None
-        }
+    @staticmethod
+    def _make(batch: Batch, keep, rows, raw) -> Batch:
+        columns = list(zip(*rows, strict=True)) if rows else []
+        batch.values = {name: list(columns[i]) if rows else [] for i, name in keep}
         batch.bytes_done = raw.tell()
         return batch
 

@@ -298,7 +298,7 @@ def staging_create(load_id: int, cols: Sequence[Column]) -> str:
     """A fresh staging table for one load (dropped first if an interrupted attempt left one)."""
     name = staging_name(load_id)
     pg = connection.vendor == "postgresql"
-    parts = ["_gh_line bigint NOT NULL", "_gh_key_hash varchar(32)", "_gh_op varchar(1)"]
+    parts = ["_gh_line bigint NOT NULL", "_gh_key_hash varchar(32)"]
     parts += [f"{q(c.column)} {sql_type(c)}" for c in cols]
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {q(name)}")
@@ -349,6 +349,13 @@ def staging_write(name: str, cols: Sequence[Column], frame) -> None:
 def staging_index(name: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE INDEX {q(name + '_k')} ON {q(name)} (_gh_key_hash, _gh_line)")
+    staging_analyze(name)
+
+
+def staging_analyze(name: str) -> None:
+    """Fresh statistics so the merge joins staging and live table with hash joins."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {q(name)}")
 
 
 def staging_duplicates(name: str) -> list[tuple[int, int]]:
@@ -434,48 +441,41 @@ def merge(
             )
             cursor.execute(f"DELETE FROM {t} WHERE {gone.replace('t._gh_key_hash', t + '._gh_key_hash')}", [])
             res.deleted = max(cursor.rowcount, 0)
-        if has_key:
+        cursor.execute(f"SELECT MAX(_gh_row_id) FROM {t}")
+        before = cursor.fetchone()[0]
+        if has_key and before is not None:
+            # Changed rows: log them, then update them (keyed by the key hash).
+            differs = " OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in data)
             cursor.execute(
-                f"UPDATE {s} SET _gh_op = 'I' WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {t} t WHERE t._gh_key_hash = {s}._gh_key_hash)"
-            )
-            differs = " OR ".join(f"t.{c} IS DISTINCT FROM {s}.{c}" for c in data)
-            cursor.execute(
-                f"UPDATE {s} SET _gh_op = 'U' WHERE _gh_op IS NULL AND EXISTS "
-                f"(SELECT 1 FROM {t} t WHERE t._gh_key_hash = {s}._gh_key_hash AND ({differs}))"
+                f"INSERT INTO {log} {log_cols} SELECT %s, t._gh_row_id, t._gh_key_hash, 'update', %s, %s, %s "
+                f"FROM {s} s JOIN {t} t ON t._gh_key_hash = s._gh_key_hash WHERE {differs}",
+                [rid, load_id, version, at],
             )
             sets = ", ".join(f"{c} = src.{c}" for c in data)
+            differs_src = " OR ".join(f"{t}.{c} IS DISTINCT FROM src.{c}" for c in data)
             cursor.execute(
                 f"UPDATE {t} SET {sets}, _gh_load_id = %s, _gh_version = %s, _gh_changed_at = %s "
-                f"FROM {s} src WHERE src._gh_op = 'U' AND {t}._gh_key_hash = src._gh_key_hash",
+                f"FROM {s} src WHERE {t}._gh_key_hash = src._gh_key_hash AND ({differs_src})",
                 [load_id, version, at],
             )
             res.updated = max(cursor.rowcount, 0)
-            where_new = "WHERE _gh_op = 'I'"
+            where_new = f"WHERE NOT EXISTS (SELECT 1 FROM {t} t WHERE t._gh_key_hash = s._gh_key_hash)"
         else:
             where_new = ""
+        cols_sql = "".join(", " + c for c in data)
         cursor.execute(
-            f"INSERT INTO {t} (_gh_key_hash, _gh_load_id, _gh_version, _gh_changed_at{''.join(', ' + c for c in data)}) "
-            f"SELECT _gh_key_hash, %s, %s, %s{''.join(', ' + c for c in data)} FROM {s} {where_new} ORDER BY _gh_line",
+            f"INSERT INTO {t} (_gh_key_hash, _gh_load_id, _gh_version, _gh_changed_at{cols_sql}) "
+            f"SELECT s._gh_key_hash, %s, %s, %s{''.join(', s.' + c for c in data)} FROM {s} s {where_new}",
             [load_id, version, at],
         )
         res.inserted = max(cursor.rowcount, 0)
-        if has_key:
-            cursor.execute(
-                f"INSERT INTO {log} {log_cols} SELECT %s, t._gh_row_id, t._gh_key_hash, "
-                f"CASE s._gh_op WHEN 'I' THEN 'insert' ELSE 'update' END, %s, %s, %s "
-                f"FROM {s} s JOIN {t} t ON t._gh_key_hash = s._gh_key_hash WHERE s._gh_op IN ('I', 'U') "
-                f"ORDER BY s._gh_line",
-                [rid, load_id, version, at],
-            )
-            cursor.execute(f"SELECT COUNT(*) FROM {s} WHERE _gh_op IS NULL")
-            res.unchanged = int(cursor.fetchone()[0])
-        else:
-            cursor.execute(
-                f"INSERT INTO {log} {log_cols} SELECT %s, t._gh_row_id, NULL, 'insert', %s, %s, %s "
-                f"FROM {t} t WHERE t._gh_load_id = %s ORDER BY t._gh_row_id",
-                [rid, load_id, version, at, load_id],
-            )
+        # New rows are exactly those above the highest row id before the insert (row ids only
+        # grow, and loads of one resource are serialised by the lock on its DataTable row).
+        cursor.execute(
+            f"INSERT INTO {log} {log_cols} SELECT %s, t._gh_row_id, t._gh_key_hash, 'insert', %s, %s, %s "
+            f"FROM {t} t WHERE t._gh_row_id > %s",
+            [rid, load_id, version, at, before if before is not None else 0],
+        )
     return res
 
 

@@ -60,7 +60,7 @@ def _convert(col: Column, v: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]
             reason = reason.when(digits > col.length).then(pl.lit(f"数字位数超过 {col.length} 位"))
         return v, reason.otherwise(none), None
     if t == DataType.DATE:
-        val = ids.parse_date(v)
+        val = pl.col(col.column)  # parsed beforehand by _parse_dates
         return (
             val,
             pl.when(v.is_not_null() & val.is_null())
@@ -69,7 +69,7 @@ def _convert(col: Column, v: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]
             None,
         )
     if t == DataType.DATETIME:
-        val = ids.parse_datetime(v)
+        val = pl.col(col.column)
         return (
             val,
             pl.when(v.is_not_null() & val.is_null())
@@ -95,8 +95,38 @@ def _convert(col: Column, v: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]
     return v, reason, None
 
 
-def key_hash(values: list[str | None]) -> str | None:
-    return hashlib.blake2b(values.encode("utf-8"), digest_size=16).hexdigest() if values is not None else None
+def key_hash(key: str) -> str:
+    """The stored key of a row (``_gh_key_hash``): the key text itself when it is short (most
+    keys: a 身份证号 or 统一社会信用代码), else ``#`` + 31 hex digits of its BLAKE2b hash.
+    Stable across library versions (polars' own hash is not)."""
+    if len(key) <= 32 and not key.startswith("#"):
+        return key
+    return "#" + hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()[:31]
+
+
+def _parse_dates(df: pl.DataFrame, cols: Sequence[Column]) -> pl.DataFrame:
+    """Date and datetime columns: one fast ISO parse for all rows, the slower parser of the
+    Chinese spellings only for the rows the fast one could not read."""
+    fast = []
+    for c in cols:
+        v = pl.col("v_" + c.column)
+        if c.data_type == DataType.DATE and not c.identifier_kind:
+            fast.append(ids.parse_date_fast(v).alias(c.column))
+        elif c.data_type == DataType.DATETIME and not c.identifier_kind:
+            fast.append(ids.parse_datetime_fast(v).alias(c.column))
+    if not fast:
+        return df
+    df = df.with_columns(fast)
+    for c in cols:
+        if c.identifier_kind or c.data_type not in (DataType.DATE, DataType.DATETIME):
+            continue
+        v = pl.col("v_" + c.column)
+        missing = df.select((v.is_not_null() & pl.col(c.column).is_null()).arg_true()).to_series()
+        if missing.len():
+            slow = ids.parse_date(v) if c.data_type == DataType.DATE else ids.parse_datetime(v)
+            fixed = df[missing].select(slow).to_series()
+            df = df.with_columns(df[c.column].scatter(missing, fixed))
+    return df
 
 
 def validate_batch(lines: Sequence[int], values: dict[str, list], cols: Sequence[Column]) -> Checked:
@@ -111,6 +141,7 @@ def validate_batch(lines: Sequence[int], values: dict[str, list], cols: Sequence
     df = df.with_columns(
         [pl.col("r_" + c.column).str.strip_chars().replace("", None).alias("v_" + c.column) for c in cols]
     )
+    df = _parse_dates(df, cols)
     exprs, warn_exprs = [], []
     for c in cols:
         v = pl.col("v_" + c.column)
@@ -152,8 +183,15 @@ def validate_batch(lines: Sequence[int], values: dict[str, list], cols: Sequence
     keys = [c for c in cols if c.is_key]
     if keys:
         joined = pl.concat_str([pl.col(c.column).cast(pl.String) for c in keys], separator="\x1f")
-        text = good.select(joined.alias("k")).to_series()
-        good = good.with_columns(pl.Series("_gh_key_hash", [key_hash(x) for x in text], dtype=pl.String))
+        good = good.with_columns(joined.alias("_gh_key_hash"))
+        long = good.select(
+            (
+                (pl.col("_gh_key_hash").str.len_chars() > 32) | pl.col("_gh_key_hash").str.starts_with("#")
+            ).arg_true()
+        ).to_series()
+        if long.len():
+            hashed = pl.Series([key_hash(k) for k in good["_gh_key_hash"][long]], dtype=pl.String)
+            good = good.with_columns(good["_gh_key_hash"].scatter(long, hashed))
     else:
         good = good.with_columns(pl.lit(None, dtype=pl.String).alias("_gh_key_hash"))
     frame = good.select(["_gh_line", "_gh_key_hash"] + [c.column for c in cols])
