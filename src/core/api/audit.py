@@ -21,7 +21,7 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -70,6 +70,13 @@ def filter_events(qs: QuerySet, params: Any) -> tuple[QuerySet, dict]:
     return fs.qs, {k: str(v) for k, v in used.items()}
 
 
+#: The filters, documented in the OpenAPI schema of the list and export endpoints.
+FILTER_PARAMETERS = [
+    OpenApiParameter(name, str, description=str(f.label))
+    for name, f in AuditEventFilterSet.base_filters.items()
+]
+
+
 class CanReadAudit(permissions.BasePermission):
     """AUDITOR and AUDIT_ADMIN only (accounts.permissions.can_read_audit); never SYS_ADMIN."""
 
@@ -116,6 +123,10 @@ class AuditEventListApi(generics.ListAPIView):
     permission_classes = [permissions.IsAuthenticated, CanReadAudit]
     pagination_class = CreatedCursorPagination
     filter_backends: list = []
+
+    @extend_schema(parameters=FILTER_PARAMETERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):
         qs, used = filter_events(audit.audit_event_list(user=request.user), request.query_params)
@@ -249,7 +260,7 @@ class AuditEventExportApi(APIView):
     permission_classes = [permissions.IsAuthenticated, CanReadAudit]
     kind = "csv"
 
-    @extend_schema(responses={(200, "text/csv"): bytes})
+    @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, "application/octet-stream"): bytes})
     def get(self, request, *args, **kwargs):
         qs, used = filter_events(audit.audit_event_list(user=request.user), request.query_params)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")

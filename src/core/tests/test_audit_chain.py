@@ -394,3 +394,14 @@ def test_audit_chain_command_links_pending_events(db, capsys):
     call_command("audit_chain")
     assert "chained=3" in capsys.readouterr().out
     assert AuditEvent.objects.pending().count() == 0
+
+
+@pytest.mark.django_db
+def test_chain_on_commit_setting_links_the_event_right_after_commit(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.GOVHUB_AUDIT_CHAIN_ON_COMMIT = True
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        event = audit.record(action="t.x")
+        assert AuditEvent.objects.get(pk=event.pk).seq is None
+    assert AuditEvent.objects.get(pk=event.pk).seq == 1
