@@ -80,6 +80,32 @@ def catalog_list(*, user: Any, sharing_type: str) -> QuerySet[Resource]:
     )
 
 
+SCORE_NAME, SCORE_KEYWORDS, SCORE_ITEMS, SCORE_OTHER = 10, 5, 3, 1
+FACET_COLUMNS = (
+    "pk",
+    "provider_id",
+    "classification",
+    "sharing_type",
+    "open_attribute",
+    "update_cycle",
+    "format",
+)
+
+
+def _relevance(words: list[str]):
+    """Name > keywords > data items > other text, summed over the terms (computed in SQL)."""
+    score = Value(0, output_field=IntegerField())
+    for term in words:
+        score = score + Case(
+            When(search_doc__name__contains=term, then=Value(SCORE_NAME)),
+            When(search_doc__keywords__contains=term, then=Value(SCORE_KEYWORDS)),
+            When(search_doc__items__contains=term, then=Value(SCORE_ITEMS)),
+            default=Value(SCORE_OTHER),
+            output_field=IntegerField(),
+        )
+    return score
+
+
 def resource_search(
     *, user: Any, query: str = "", queryset: QuerySet[Resource] | None = None, sort: str = "relevance"
 ) -> QuerySet[Resource]:
@@ -90,20 +116,8 @@ def resource_search(
     for term in words:
         qs = qs.filter(search.match_q(term))
     if words and sort != "updated":
-        score = Value(0, output_field=IntegerField())
-        for term in words:
-            score = score + Case(
-                When(search_doc__name__contains=term, then=Value(10)),
-                When(search_doc__keywords__contains=term, then=Value(5)),
-                When(search_doc__items__contains=term, then=Value(3)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        return qs.annotate(relevance=score).order_by("-relevance", "-updated_at", "-pk")
+        return qs.annotate(relevance=_relevance(words)).order_by("-relevance", "-updated_at", "-pk")
     return qs.order_by("-updated_at", "-pk")
-
-
-SCORE_NAME, SCORE_KEYWORDS, SCORE_ITEMS, SCORE_OTHER = 10, 5, 3, 1
 
 
 @dataclass
@@ -124,42 +138,10 @@ def resource_search_page(
     page: Any = 1,
     page_size: int = 20,
 ) -> SearchResult:
-    """Search with facets in one scan: the matching rows' facet columns (and, with a query, their
-    short search fields for ranking) are read once; counts, ranking and paging happen on that
-    list; then only the page's resources are loaded. Same ranking as :func:`resource_search`."""
-    qs = queryset if queryset is not None else resource_list(user=user)
-    words = search.terms(query)
-    for term in words:
-        qs = qs.filter(search.match_q(term))
-    columns = [
-        "pk",
-        "provider_id",
-        "classification",
-        "sharing_type",
-        "open_attribute",
-        "update_cycle",
-        "format",
-    ]
-    if words:
-        columns += ["search_doc__name", "search_doc__keywords", "search_doc__items"]
-    # The database sorts by update time; ranking is a stable sort on that order (ties keep it).
-    rows = list(qs.order_by("-updated_at", "-pk").values_list(*columns))
-
-    def score(row) -> int:
-        total = 0
-        for term in words:
-            if term in (row[7] or ""):
-                total += SCORE_NAME
-            elif term in (row[8] or ""):
-                total += SCORE_KEYWORDS
-            elif term in (row[9] or ""):
-                total += SCORE_ITEMS
-            else:
-                total += SCORE_OTHER
-        return total
-
-    if words and sort != "updated":
-        rows.sort(key=score, reverse=True)
+    """Search with facets in one scan: the database matches, ranks and orders; the facet columns
+    of all matches are read once and counted here; then only the page's resources are loaded."""
+    qs = resource_search(user=user, query=query, queryset=queryset, sort=sort)
+    rows = list(qs.values_list(*FACET_COLUMNS))
     ids = [r[0] for r in rows]
     facets = _facet_counts(rows)
     paginator = Paginator(ids, page_size)
