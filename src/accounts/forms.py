@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -35,13 +36,19 @@ class BootstrapMixin:
 
 
 class LoginForm(AuthenticationForm):
-    """Sign-in with a clear message when the account+IP is locked."""
+    """Sign-in with a clear message when the account+IP is locked (numbers from settings)."""
 
-    error_messages = {
-        "invalid_login": _("用户名或密码错误。连续失败 5 次将锁定 15 分钟。"),
-        "inactive": _("该账号已停用。"),
-        "locked": _("该账号因多次登录失败已被锁定，请 15 分钟后再试或联系安全管理员解锁。"),
-    }
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        n, minutes = settings.GOVHUB_LOCKOUT_FAILURES, settings.GOVHUB_LOCKOUT_MINUTES
+        self.error_messages = {
+            **self.error_messages,
+            "invalid_login": _("用户名或密码错误。连续失败 %(n)d 次将锁定 %(m)d 分钟。")
+            % {"n": n, "m": minutes},
+            "inactive": _("该账号已停用。"),
+            "locked": _("该账号因多次登录失败已被锁定，请 %(m)d 分钟后再试或联系安全管理员解锁。")
+            % {"m": minutes},
+        }
 
     def clean(self):
         from . import services

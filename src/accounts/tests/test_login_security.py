@@ -254,3 +254,13 @@ def test_production_settings_hash_passwords_with_argon2():
 
     with override_settings(PASSWORD_HASHERS=base.PASSWORD_HASHERS):
         assert make_password("Govhub#2026pass").startswith("argon2$")
+
+
+def test_lockout_thresholds_come_from_settings(client, person, settings):
+    settings.GOVHUB_LOCKOUT_FAILURES = 3
+    settings.GOVHUB_LOCKOUT_MINUTES = 30
+    with time_machine.travel(T0, tick=False):
+        for _ in range(3):
+            resp = _login(client, "zhangwei", "wrong")
+        assert "30 分钟" in resp.content.decode()
+        assert Lockout.objects.get().locked_until == T0 + dt.timedelta(minutes=30)
