@@ -8,6 +8,7 @@ notify, and keep the search index current.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -231,12 +232,27 @@ def _write_items(resource: Resource, items: list[dict[str, Any]]) -> None:
         item.save()
 
 
+_consumer_providers: list[Callable[[Resource], Iterable[Any]]] = []
+
+
+def register_consumer_provider(func: Callable[[Resource], Iterable[Any]]) -> Callable:
+    """Apps to the right of the catalog (the exchange: live grants) register a function that
+    returns the users consuming a resource; the catalog never imports them (DESIGN.md)."""
+    if func not in _consumer_providers:
+        _consumer_providers.append(func)
+    return func
+
+
 def resource_consumers(resource: Resource) -> list:
     """Users who consume ``resource`` and must hear of data item changes (S§25).
 
-    Hook for the exchange app (live grants); the catalog itself knows no consumers.
+    Empty until an app registers a provider with :func:`register_consumer_provider`.
     """
-    return []
+    seen: dict[Any, Any] = {}
+    for provider in _consumer_providers:
+        for user in provider(resource) or ():
+            seen.setdefault(getattr(user, "pk", user), user)
+    return list(seen.values())
 
 
 def _center_unit() -> Unit | None:

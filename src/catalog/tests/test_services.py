@@ -470,3 +470,24 @@ def test_rejected_justification_blocks_publication_s26(officer_b, reviewer, popu
 def test_authoritative_unit_itself_needs_no_justification(officer_a, population_concept):
     resource = register(officer_a)
     assert services.resource_submit(resource=resource, by=officer_a).status == ResourceStatus.SECRECY_REVIEW
+
+
+def test_consumers_registered_by_other_apps_hear_of_item_changes_s25(officer_a, reviewer, user_b):
+    resource = publish(officer_a, reviewer)
+
+    def grant_holders(r):
+        return [user_b] if r.pk == resource.pk else []
+
+    services.register_consumer_provider(grant_holders)
+    try:
+        assert services.resource_consumers(resource) == [user_b]
+        change = services.resource_change_propose(
+            resource=resource, by=officer_a, fields={}, items=person_items()[:2]
+        )
+        with mock.patch("catalog.services.notify") as notify:
+            _through_review(change, officer_a, reviewer)
+        call = next(c for c in notify.call_args_list if c.kwargs["event"] == "catalog.resource.items_changed")
+        assert call.kwargs["users"] == [user_b]
+    finally:
+        services._consumer_providers.remove(grant_holders)
+    assert services.resource_consumers(resource) == []
