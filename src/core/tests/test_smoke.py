@@ -14,6 +14,24 @@ def test_healthz_reports_database_ok(client):
 
 
 @pytest.mark.django_db
+def test_healthz_answers_503_when_the_database_is_unreachable(client, monkeypatch):
+    from django.db import OperationalError
+
+    from core import views
+
+    class DownConnection:
+        vendor = "sqlite"
+
+        def cursor(self):
+            raise OperationalError("connection refused")
+
+    monkeypatch.setattr(views, "connection", DownConnection())
+    resp = client.get("/healthz")
+    assert resp.status_code == 503
+    assert resp.json() == {"status": "error", "database": "unreachable", "detail": "OperationalError"}
+
+
+@pytest.mark.django_db
 def test_api_unknown_path_answers_in_the_one_error_shape(api):
     resp = api.get("/api/v1/no-such-endpoint/")
     assert resp.status_code == 404
