@@ -168,7 +168,9 @@ GOVHUB_MAX_UPLOAD_BYTES = int(os.environ.get("GOVHUB_MAX_UPLOAD_BYTES", str(2 * 
 # --- Government cloud (docs/cloud.md) -------------------------------------------------------
 GOVHUB_CLOUD_ADAPTER = os.environ.get("GOVHUB_CLOUD_ADAPTER", "cloud.adapters.InProcessAdapter")
 GOVHUB_CLOUD_MAJOR_CHANGE_RATIO = float(os.environ.get("GOVHUB_CLOUD_MAJOR_CHANGE_RATIO", "0.5"))  # C§14
-GOVHUB_CLOUD_MAX_ATTACHMENT_BYTES = int(os.environ.get("GOVHUB_CLOUD_MAX_ATTACHMENT_BYTES", str(20 * 1024**2)))
+GOVHUB_CLOUD_MAX_ATTACHMENT_BYTES = int(
+    os.environ.get("GOVHUB_CLOUD_MAX_ATTACHMENT_BYTES", str(20 * 1024**2))
+)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
