@@ -191,3 +191,11 @@ def test_change_of_published_resource_through_the_form(client, officer_a, review
     client.post(f"/catalog/resources/{resource.pk}/", {"action": "change_approve", "change": change.pk})
     resource.refresh_from_db()
     assert resource.update_cycle == "monthly" and resource.version == 2
+
+
+def test_resource_page_shows_how_to_get_access_s29(client, officer_a, reviewer, user_b):
+    resource = publish(officer_a, reviewer, sharing_type="conditional", sharing_conditions="仅限核验")
+    client.force_login(user_b)
+    page = client.get(f"/catalog/resources/{resource.pk}/").content.decode()
+    assert "有条件共享" in page and "仅限核验" in page
+    assert f"/exchange/apply/{resource.code}/" in page
