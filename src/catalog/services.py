@@ -1136,3 +1136,18 @@ def project_catalog_complete(*, project: ProjectCatalog) -> bool:
     return bool(planned) and all(
         p.resource and p.resource.status == ResourceStatus.PUBLISHED for p in planned
     )
+
+
+#: Days before a yearly review's due date on which the daily sweep reminds units (S§16).
+CAMPAIGN_REMINDER_DAYS = (7, 3, 1)
+
+
+def review_campaign_reminder_sweep(*, today: Any = None) -> int:
+    """Daily task: remind units with pending entries 7, 3 and 1 days before the due date;
+    returns how many units were reminded."""
+    today = today or timezone.localdate()
+    reminded = 0
+    for campaign in ReviewCampaign.objects.filter(status=CampaignStatus.OPEN):
+        if (campaign.due_date - today).days in CAMPAIGN_REMINDER_DAYS:
+            reminded += review_campaign_remind(campaign=campaign)
+    return reminded

@@ -189,3 +189,18 @@ def test_cannot_link_another_units_resource_to_a_project(officer_a, officer_b, r
     other = publish(officer_b, reviewer)
     with pytest.raises(Invalid):
         services.planned_resource_link(planned=project.planned.get(), by=officer_a, resource=other)
+
+
+def test_daily_sweep_reminds_a_week_before_the_deadline_s16(campaign, officer_a):
+    assert services.review_campaign_reminder_sweep(today=dt.date(2026, 10, 20)) == 0
+    assert services.review_campaign_reminder_sweep(today=dt.date(2026, 10, 23)) == 2
+    for entry in CampaignEntry.objects.filter(unit=officer_a.unit):
+        services.review_entry_confirm(entry=entry, by=officer_a)
+    assert services.review_campaign_reminder_sweep(today=dt.date(2026, 10, 29)) == 1
+
+
+def test_reminder_task_is_scheduled():
+    from core import jobs
+
+    names = {p.name for p in jobs.load_schedules()}
+    assert "catalog.review_campaign_reminders" in names
