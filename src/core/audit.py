@@ -311,56 +311,44 @@ def _time_sql(connection) -> str:
     )
 
 
-#: Raw row layout of ``_select_sql``: the values the chainer and verifier need, then the four
-#: pieces of the canonical JSON that the database assembles (see ``_canonical_sql_pieces``).
-R_ID, R_SEQ, R_TIME, R_PREV, R_HASH, R_DETAILS, R_A, R_B, R_C, R_D = range(10)
-_INT_COLUMNS = frozenset({"id", "seq", "actor_id", "api_client_id", "unit_id"})
+#: Raw row layout of ``_select_sql``: what the chainer and verifier need, then the other hashed
+#: columns as one JSON array text built by the database (one string per row instead of 14 values).
+R_ID, R_SEQ, R_TIME, R_PREV, R_HASH, R_DETAILS, R_ARRAY = range(7)
+ARRAY_COLUMNS: tuple[str, ...] = tuple(
+    c for c in HASH_COLUMNS if c not in {"id", "seq", "details", "prev_hash"}
+)
 
 
-def _json_sql(connection, column: str) -> str:
-    """SQL giving the JSON text of one column exactly as Python's ``json``/orjson write it
-    (same escapes: ``\\" \\\\ \\b \\f \\n \\r \\t`` and ``\\u00xx``; checked by the tests)."""
-    qn = connection.ops.quote_name(column)
+def _array_sql(connection) -> str:
+    """``ARRAY_COLUMNS`` as a JSON array (time already canonical, ip as plain address text)."""
+    qn = connection.ops.quote_name
     pg = connection.vendor == "postgresql"
-    if column == "occurred_at":
-        return f"""'"' || {_time_sql(connection)} || '"'"""
-    if column in _INT_COLUMNS:
-        return f"coalesce(CAST({qn} AS TEXT), 'null')"
-    if column == "ip" and pg:
-        return f"coalesce(to_json(host({qn}))::text, 'null')"
-    return f"coalesce(to_json({qn})::text, 'null')" if pg else f"json_quote({qn})"
-
-
-def _canonical_sql_pieces(connection) -> list[str]:
-    """The canonical JSON around ``details``, ``prev_hash`` and ``seq`` (which Python fills in):
-    ``A + details + B + prev_hash + C + seq + D`` with keys in sorted order."""
-    keys = sorted(HASH_COLUMNS)
-    cuts = [keys.index("details"), keys.index("prev_hash"), keys.index("seq")]
-    groups = [keys[: cuts[0]], keys[cuts[0] + 1 : cuts[1]], keys[cuts[1] + 1 : cuts[2]], keys[cuts[2] + 1 :]]
-    closers = ["details", "prev_hash", "seq", None]
-    pieces = []
-    for i, (group, closer) in enumerate(zip(groups, closers, strict=True)):
-        parts = [f"'{'{' if i == 0 else ','}\"{group[0]}\":'", _json_sql(connection, group[0])]
-        for key in group[1:]:
-            parts += [f"',\"{key}\":'", _json_sql(connection, key)]
-        parts.append(f"',\"{closer}\":'" if closer else "'}'")
-        pieces.append(" || ".join(parts))
-    return pieces
+    items = []
+    for column in ARRAY_COLUMNS:
+        if column == "occurred_at":
+            items.append(_time_sql(connection))
+        elif column == "ip" and pg:
+            items.append(f"host({qn(column)})")
+        else:
+            items.append(qn(column))
+    return f"json_build_array({', '.join(items)})::text" if pg else f"json_array({', '.join(items)})"
 
 
 def _select_sql(connection, where: str, order: str) -> str:
     """Raw SELECT in the ``R_*`` layout; identifiers from the model, values bound by the caller."""
     qn = connection.ops.quote_name
     cols = [qn("id"), qn("seq"), _time_sql(connection), qn("prev_hash"), qn("hash"), qn("details")]
-    cols += _canonical_sql_pieces(connection)
+    cols.append(_array_sql(connection))
     return f"SELECT {', '.join(cols)} FROM {qn(AuditEvent._meta.db_table)} WHERE {where} ORDER BY {qn(order)}"
 
 
 def _fast_canonical(row: Sequence[Any], seq: int, prev: str) -> bytes:
     """``canonical_bytes`` from a raw ``_select_sql`` row, given the event's seq and prev_hash."""
+    doc = dict(zip(ARRAY_COLUMNS, orjson.loads(row[R_ARRAY]), strict=True))
     details = row[R_DETAILS]
-    doc = orjson.dumps(orjson.loads(details) if details else {}, option=orjson.OPT_SORT_KEYS).decode()
-    return f'{row[R_A]}{doc}{row[R_B]}"{prev}"{row[R_C]}{seq}{row[R_D]}'.encode()
+    doc["details"] = orjson.loads(details) if details else {}
+    doc["id"], doc["seq"], doc["prev_hash"] = row[R_ID], seq, prev
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
 def _parse_time(value: Any) -> datetime:
@@ -586,6 +574,7 @@ def _verify_range(using: str, lo: int, hi: int, prev: str | None, chunk: int) ->
     count = 0
     expected, first_prev, first_seq = lo, None, None
     loads, dumps, sort_keys, digest = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS, sm3_hex
+    keys = ARRAY_COLUMNS
     last = lo - 1
     with connection.cursor() as cursor:
         while True:
@@ -593,7 +582,7 @@ def _verify_range(using: str, lo: int, hi: int, prev: str | None, chunk: int) ->
             rows = cursor.fetchall()
             if not rows:
                 break
-            for rid, seq, _time, row_prev, stored, details, a, b, c, d in rows:
+            for rid, seq, _time, row_prev, stored, details, array in rows:
                 if first_seq is None:
                     first_seq, first_prev = seq, row_prev
                 if seq != expected:
@@ -601,8 +590,10 @@ def _verify_range(using: str, lo: int, hi: int, prev: str | None, chunk: int) ->
                     prev = None  # the link across a hole cannot be checked
                 if prev is not None and row_prev != prev:
                     problems.append(_relinked(seq, rid))
-                doc = dumps(loads(details) if details else {}, option=sort_keys).decode()
-                if digest(f'{a}{doc}{b}"{row_prev}"{c}{seq}{d}'.encode()) != stored:
+                doc = dict(zip(keys, loads(array), strict=True))
+                doc["details"] = loads(details) if details else {}
+                doc["id"], doc["seq"], doc["prev_hash"] = rid, seq, row_prev
+                if digest(dumps(doc, option=sort_keys)) != stored:
                     problems.append(
                         VerifyProblem(
                             "altered",

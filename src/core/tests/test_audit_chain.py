@@ -116,8 +116,8 @@ def test_canonical_json_is_exactly_the_sorted_compact_stdlib_json_for_stored_det
 
 @pytest.mark.django_db
 def test_database_assembled_canonical_form_equals_the_python_reference(rf):
-    """The chainer and verifier let the database build the JSON around details (speed); every
-    escape must come out as Python writes it."""
+    """The chainer and verifier read the hashed columns as one JSON array the database builds
+    (speed); every value must come back exactly as the ORM reads it."""
     nasty = "".join(chr(i) for i in range(1, 0x80)) + '\u2028é测试😀"\\'
     request = rf.get("/", REMOTE_ADDR="2001:db8::1")
     request.request_id = "r-1"
