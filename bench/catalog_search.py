@@ -165,6 +165,13 @@ def _prepare(backend: str) -> str:
     return f"{PG_BASE}/{PG_DB}"
 
 
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
 def _write(results: list[dict]) -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -179,7 +186,7 @@ def _write(results: list[dict]) -> str:
         "## Catalog search (`bench/catalog_search.py`)",
         "",
         f"Run {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {cpu}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}. One search = ranked first page (20) + six facet counts, "
+        f"Python {platform.python_version()}, load average during the run {_load()}. One search = ranked first page (20) + six facet counts, "
         f"{len(QUERIES)} Chinese queries (1–6 characters, one or two terms), as a unit user (published only). "
         f"Goal p95 < {GOAL_MS:.0f} ms.",
         "",

@@ -41,7 +41,7 @@ def max_line_chars() -> int:
 
 
 def batch_rows() -> int:
-    return int(_get("BATCH_ROWS", 50_000))
+    return int(_get("BATCH_ROWS", 20_000))
 
 
 def max_rejects_kept() -> int:

@@ -353,9 +353,12 @@ def staging_index(name: str) -> None:
 
 
 def staging_analyze(name: str) -> None:
-    """Fresh statistics so the merge joins staging and live table with hash joins."""
+    """Fresh statistics of the join column, so the merge joins staging and live table well."""
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {q(name)}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {q(name)} (_gh_key_hash)")
+        else:
+            cursor.execute(f"ANALYZE {q(name)}")
 
 
 def staging_duplicates(name: str) -> list[tuple[int, int]]:
