@@ -22,6 +22,7 @@ class Rule(models.TextChoices):
     DATA_UPDATE = "datastore.update", _("数据变更后更新")
     ACCESS_PROVIDER_OPINION = "exchange.provider_opinion", _("有条件共享：提供单位答复")
     DEMAND_ANSWER = "catalog.demand_answer", _("数据需求答复")
+    CLOUD_EXPANSION = "cloud.expansion", _("资源池扩容（70% 预警）")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ RULES: dict[Rule, RuleSpec] = {
     Rule.DATA_UPDATE: RuleSpec(Rule.DATA_UPDATE, 2, "S§25"),
     Rule.ACCESS_PROVIDER_OPINION: RuleSpec(Rule.ACCESS_PROVIDER_OPINION, 10, "国发〔2016〕51号"),
     Rule.DEMAND_ANSWER: RuleSpec(Rule.DEMAND_ANSWER, 10, "S§11", "可配置"),
+    Rule.CLOUD_EXPANSION: RuleSpec(Rule.CLOUD_EXPANSION, 10, "C§27", "及时启动扩容，可配置"),
 }
 
 # Working-day convention (docs/decisions/0003-working-day-convention.md). Office hours are shown
@@ -55,6 +57,10 @@ CALENDAR_YEARS_SUPPORTED = (2000, 2100)  # dates outside are refused as input
 # Other thresholds and windows (no clocks).
 TRIAL_MIN_CALENDAR_DAYS = 30  # C§12: trial run at least 30 calendar days
 CAPACITY_EXPANSION_THRESHOLD = 0.70  # C§27
+IDLE_CPU_PERCENT = 5.0  # C§38 idle: CPU below this ...
+IDLE_DAYS = 30  # C§38 ... for this many days
+OVERPROVISIONED_P95_PERCENT = 30.0  # C§38 over-provisioned: p95 usage below this share of the size
+METRICS_KEEP_HOURLY_MONTHS = 13  # C§27 utilisation kept hourly this long, then daily
 OLD_SYSTEM_KEEP_MONTHS = 2  # C§20
 PROJECT_PLAN_WINDOW = ((6, 1), (8, 31))  # C§16: 1 June – 31 August
 RESOURCE_DEMAND_MONTH = 10  # C§42: October
