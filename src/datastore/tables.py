@@ -579,6 +579,73 @@ def _filter_sql(col: Column, value: Any) -> tuple[str, list]:
     return f"{name} = %s", [_db_value(col, _coerce(col, value))]
 
 
+def coerce(col: Column, value: Any) -> Any:
+    """A filter value (often text from a query string) as the column's stored type, read the same
+    way a loaded value is (dates in the Chinese spellings, identifiers compacted)."""
+    import polars as pl
+
+    from . import identifiers as ids
+
+    if value is None or not isinstance(value, str):
+        return value
+    text = value.strip()
+    t = col.data_type
+    try:
+        if col.identifier_kind:
+            return (
+                text.replace(" ", "").replace("-", "").upper()
+                if col.identifier_kind != "id_card"
+                else text.replace(" ", "").upper()
+            )
+        if t == DataType.INTEGER:
+            return int(text)
+        if t == DataType.DECIMAL:
+            return Decimal(text)
+        if t in (DataType.DATE, DataType.DATETIME):
+            parse = ids.parse_date if t == DataType.DATE else ids.parse_datetime
+            parsed = pl.DataFrame({"v": [text]}).select(parse(pl.col("v"))).item()
+            if parsed is None:
+                raise ValueError(text)
+            return parsed
+        if t == DataType.BOOLEAN:
+            low = text.lower()
+            if low in ("1", "true", "t", "yes", "y", "是"):
+                return True
+            if low in ("0", "false", "f", "no", "n", "否"):
+                return False
+            raise ValueError(text)
+    except (ValueError, InvalidOperation):
+        raise Invalid(DatastoreError.BAD_FORMAT, f"查询条件“{col.name}”的取值格式不正确：{text[:50]}")
+    return value
+
+
+def _condition(name: str, col: Column | None, value: Any, params: list) -> str:
+    """SQL for one filter: equality, a list (IN), or a dict of ``gte``/``lte``/``in``."""
+    conv = (lambda v: int(v)) if col is None else (lambda v: _db_value(col, coerce(col, v)))
+    if isinstance(value, dict):
+        parts = []
+        for op, v in value.items():
+            if op == "gte":
+                parts.append(f"{name} >= %s")
+                params.append(conv(v))
+            elif op == "lte":
+                parts.append(f"{name} <= %s")
+                params.append(conv(v))
+            elif op == "in":
+                parts.append(_condition(name, col, list(v), params))
+            else:
+                raise Invalid(DatastoreError.BAD_FORMAT, f"不支持的查询条件：{op}")
+        return " AND ".join(parts) if parts else "1 = 1"
+    if isinstance(value, list | tuple | set):
+        values = list(value)
+        if not values:
+            return "1 = 0"
+        params.extend(conv(v) for v in values)
+        return f"{name} IN ({', '.join(['%s'] * len(values))})"
+    params.append(conv(value))
+    return f"{name} = %s"
+
+
 def select_rows(
     resource: Resource,
     columns: Sequence[str] | None = None,
@@ -587,32 +654,29 @@ def select_rows(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Rows of a resource in ``_gh_row_id`` order (keyset pagination: pass the last ``_gh_row_id``
-    as ``after``). ``columns`` and ``filters`` use data item codes; filters are equality matches
-    with bound values. Internal: the exchange calls this after its access check."""
+    as ``after``). ``columns`` and ``filters`` use data item codes (plus ``_gh_row_id``); a
+    filter is a value (equality), a list (IN) or ``{"gte": .., "lte": .., "in": [..]}``; text
+    values are read like loaded values. Values are always bound. Internal: the exchange calls
+    this after its access check (DESIGN rule 2)."""
     table = DataTable.objects.filter(resource=resource).first()
     if table is None or not table_exists(table.table_name):
         return []
-    cols = {c.code: c for c in columns_of(resource) if any(e["item"] == c.item_id for e in table.schema)}
-    wanted = (
-        [cols[code] for code in (columns or list(cols))]
-        if all(code in cols for code in (columns or []))
-        else None
-    )
-    if wanted is None:
-        unknown = [code for code in columns or [] if code not in cols]
+    live = {e["item"] for e in table.schema if not e.get("removed")}
+    cols = {c.code: c for c in columns_of(resource) if c.item_id in live}
+    unknown = [
+        code
+        for code in list(columns or []) + list(filters or {})
+        if code not in cols and code != "_gh_row_id"
+    ]
+    if unknown:
         raise Invalid(DatastoreError.UNKNOWN_COLUMNS, "未知信息项：" + "、".join(unknown))
+    wanted = [cols[code] for code in (columns or list(cols)) if code != "_gh_row_id"]
     where, params = [], []
     for code, value in (filters or {}).items():
-        if code == "_gh_row_id":  # the exchange's change feed fetches rows by id
-            ids = [int(v) for v in value] or [0]
-            where.append(f"_gh_row_id IN ({', '.join(['%s'] * len(ids))})")
-            params.extend(ids)
-            continue
-        if code not in cols:
-            raise Invalid(DatastoreError.UNKNOWN_COLUMNS, "未知信息项：" + code)
-        cond, cond_params = _filter_sql(cols[code], value)
-        where.append(cond)
-        params.extend(cond_params)
+        if code == "_gh_row_id":
+            where.append(_condition("_gh_row_id", None, value, params))
+        else:
+            where.append(_condition(q(cols[code].column), cols[code], value, params))
     if after is not None:
         where.append("_gh_row_id > %s")
         params.append(int(after))

@@ -202,3 +202,26 @@ def test_select_rows_filters_with_bound_values_and_pages_by_row_id(resource, off
     assert [r["id_card"] for r in page1 + page2] == IDS[:4]
     assert tables.select_rows(resource, ["name"], {"id_card": "x' OR '1'='1"}) == []
     assert tables.select_rows(resource, ["name"], {"birth_date": dt.date(1990, 1, 3)})[0]["name"] == "张2"
+
+
+def test_select_rows_understands_the_exchange_filter_forms(resource, officer, upload, run_load):
+    run_load(resource=resource, by=officer, upload=upload(csv_text(rows(5))), mode="upsert")
+    by_list = tables.select_rows(resource, ["name"], {"id_card": [IDS[0], IDS[2]]})
+    assert [r["name"] for r in by_list] == ["张0", "张2"]
+    ranged = tables.select_rows(
+        resource, ["name"], {"birth_date": {"gte": "1990-01-02", "lte": "1990年1月4日"}}
+    )
+    assert [r["name"] for r in ranged] == ["张1", "张2", "张3"]
+    both = tables.select_rows(resource, ["name"], {"children": {"gte": "1", "in": ["1", "4"]}})
+    assert [r["name"] for r in both] == ["张1", "张4"]
+    first = tables.select_rows(resource, ["name"], limit=2)
+    ids_ = [r["_gh_row_id"] for r in first]
+    assert [r["name"] for r in tables.select_rows(resource, ["name"], {"_gh_row_id": ids_})] == ["张0", "张1"]
+    assert tables.select_rows(resource, ["name"], {"id_card": IDS[0].lower()})[0]["name"] == "张0"
+    assert tables.select_rows(resource, ["name"], {"employed": "是"}) != []
+    from core.errors import Invalid
+
+    with pytest.raises(Invalid):
+        tables.select_rows(resource, ["name"], {"children": "many"})
+    with pytest.raises(Invalid):
+        tables.select_rows(resource, ["nope"])
