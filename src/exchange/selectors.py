@@ -121,3 +121,22 @@ def access_check(
 
 def usage_visible(*, user, resource: Resource | None = None) -> bool:
     return can_read_usage(user, resource)
+
+
+def webhook_list(*, user) -> QuerySet:
+    """Webhooks of the caller's unit's grants (the center sees all)."""
+    from .models import Webhook
+
+    qs = Webhook.objects.select_related("grant", "grant__resource")
+    if is_center_staff(user):
+        return qs
+    return qs.filter(grant__consumer_id=user.unit_id) if user.is_authenticated else qs.none()
+
+
+def delivery_list(*, user) -> QuerySet:
+    from .models import WebhookDelivery
+
+    qs = WebhookDelivery.objects.select_related("webhook", "webhook__grant")
+    if is_center_staff(user):
+        return qs
+    return qs.filter(webhook__grant__consumer_id=user.unit_id) if user.is_authenticated else qs.none()

@@ -113,3 +113,28 @@ class NarrowSerializer(ReasonSerializer):
 
 class RenewSerializer(serializers.Serializer):
     valid_to = serializers.DateField()
+
+
+class WebhookCreateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=500)
+
+
+class WebhookSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    grant = serializers.IntegerField(source="grant_id")
+    url = serializers.URLField()
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    webhook = serializers.IntegerField(source="webhook_id")
+    event = serializers.CharField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField()
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()

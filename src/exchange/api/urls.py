@@ -18,6 +18,10 @@ urlpatterns = [
     path("requests/<int:pk>/decide/", views.AccessRequestDecideApi.as_view(), name="request-decide"),
 ]
 urlpatterns += [
+    path("grants/<int:pk>/webhooks/", views.WebhookCreateApi.as_view(), name="webhook-create"),
+    path("webhooks/", views.WebhookListApi.as_view(), name="webhook-list"),
+    path("deliveries/", views.DeliveryListApi.as_view(), name="delivery-list"),
+    path("deliveries/<int:pk>/replay/", views.DeliveryReplayApi.as_view(), name="delivery-replay"),
     path("record-access/", views.WhoAccessedApi.as_view(), name="who-accessed"),
     path("usage/", views.UsageApi.as_view(), name="usage"),
     path("<str:code>/records", views.RecordQueryApi.as_view(), name="records"),

@@ -410,3 +410,50 @@ class UsageApi(APIView):
             .order_by("day")
         )
         return Response({"results": [{**r, "day": r["day"].isoformat()} for r in rows]})
+
+
+class WebhookCreateApi(APIView):
+    """Register a system's endpoint for a grant; the signing secret is shown once."""
+
+    @extend_schema(request=s.WebhookCreateSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request, pk: int):
+        from exchange import webhooks
+
+        grant = selectors.grant_get(user=request.user, pk=pk)
+        ser = s.WebhookCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        hook, secret = webhooks.webhook_create(
+            grant=grant, by=request.user, url=ser.validated_data["url"], request=request
+        )
+        return Response({**s.WebhookSerializer(hook).data, "secret": secret}, status=201)
+
+
+class WebhookListApi(generics.ListAPIView):
+    serializer_class = s.WebhookSerializer
+
+    def get_queryset(self):
+        return selectors.webhook_list(user=self.request.user).order_by("-id")
+
+
+class DeliveryListApi(generics.ListAPIView):
+    """Delivery log and dead letters (``?status=dead``)."""
+
+    serializer_class = s.DeliverySerializer
+
+    def get_queryset(self):
+        qs = selectors.delivery_list(user=self.request.user)
+        if self.request.query_params.get("status"):
+            qs = qs.filter(status=self.request.query_params["status"])
+        return qs.order_by("-id")
+
+
+class DeliveryReplayApi(APIView):
+    @extend_schema(request=None, responses=s.DeliverySerializer)
+    def post(self, request, pk: int):
+        from exchange import webhooks
+
+        delivery = selectors.delivery_list(user=request.user).filter(pk=pk).first()
+        if delivery is None:
+            raise NotFound()
+        delivery = webhooks.delivery_replay(delivery=delivery, by=request.user, request=request)
+        return Response(s.DeliverySerializer(delivery).data)

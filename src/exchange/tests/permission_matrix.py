@@ -126,7 +126,29 @@ def _my_resource_usage(ctx):
     return {"query": {"resource": res.code}}
 
 
+def _webhook_grant(ctx):
+    grant = _grant(provider=ctx.unit_b, consumer=ctx.home)
+    grant.channels = ["system_feed"]
+    grant.save()
+    return {"kwargs": {"pk": grant.pk}, "data": {"url": "http://127.0.0.1:9/hook"}}
+
+
+def _dead_letter(ctx):
+    from exchange.models import DeliveryStatus, Webhook, WebhookDelivery
+
+    grant = _grant(provider=ctx.unit_b, consumer=ctx.home)
+    hook = Webhook.objects.create(grant=grant, url="http://127.0.0.1:9/hook", secret="s")
+    d = WebhookDelivery.objects.create(
+        webhook=hook, event="data.changed", payload={}, status=DeliveryStatus.DEAD
+    )
+    return {"kwargs": {"pk": d.pk}}
+
+
 ROWS = [
+    Row("exchange-api:webhook-create", "POST", allowed=CONSUMERS, setup=_webhook_grant),
+    Row("exchange-api:webhook-list", "GET", allowed=ALL_ROLES),
+    Row("exchange-api:delivery-list", "GET", allowed=ALL_ROLES),
+    Row("exchange-api:delivery-replay", "POST", allowed=CONSUMERS, setup=_dead_letter),
     Row("exchange-api:records", "GET", allowed=CONSUMERS, setup=_readable("online_query")),
     Row("exchange-api:download", "GET", allowed=CONSUMERS, setup=_readable("batch_download")),
     Row("exchange-api:changes", "GET", allowed=CONSUMERS, setup=_readable("system_feed")),
