@@ -450,3 +450,6 @@ class MigrationPlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system} → {self.target_date}"
+
+
+from .ops_models import *  # noqa

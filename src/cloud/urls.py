@@ -12,6 +12,11 @@ urlpatterns = [
     path("applications/new/", views.ApplicationCreateView.as_view(), name="application-create"),
     path("applications/<int:pk>/", views.ApplicationDetailView.as_view(), name="application-detail"),
     path(
+        "applications/<int:pk>/attachments/<int:attachment_pk>/",
+        views.AttachmentDownloadView.as_view(),
+        name="attachment-download",
+    ),
+    path(
         "applications/<int:pk>/agreement.docx",
         views.AgreementDownloadView.as_view(),
         name="application-agreement",

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -19,6 +20,7 @@ from cloud.forms import ATTACHMENT_KINDS, ApplicationForm, ExemptionForm, Migrat
 from cloud.models import ApplicationStatus, CloudProduct, Exemption, MigrationPlan
 from cloud.transitions import Action
 from core.errors import DomainError, PermissionDenied
+from core.rules import Rule
 
 CENTER_ACTIONS = {
     Action.ACCEPT,
@@ -74,6 +76,7 @@ class CloudHomeView(LoginRequiredMixin, View):
                 ],
                 "can_act": permissions.can_act_for_unit(user, user.unit_id),
                 "is_center": permissions.can_review(user),
+                "now": timezone.now(),
             },
         )
 
@@ -216,6 +219,8 @@ class ApplicationDetailView(LoginRequiredMixin, View):
                 "can_attach": permissions.can_act_for_unit(user, application.unit_id)
                 and application.status in (ApplicationStatus.SUBMITTED, ApplicationStatus.RETURNED),
                 "kinds": ATTACHMENT_KINDS,
+                "now": timezone.now(),
+                "rule_label": Rule(application.due_rule).label if application.due_rule else "",
             },
         )
 

@@ -56,3 +56,7 @@ urlpatterns = [
         name="migration-retired-list",
     ),
 ]
+
+from cloud.api.ops import urlpatterns as _ops_urlpatterns  # noqa: E402  cloud operations (issue 9)
+
+urlpatterns += _ops_urlpatterns

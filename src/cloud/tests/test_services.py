@@ -769,3 +769,25 @@ def test_migration_reminders_once_a_day_for_overdue_plans_c20(unit_user):
     with time_machine.travel(at(2026, 11, 4, 9, 0), tick=False):
         assert services.migration_reminder_sweep() == 1
     assert Notification.objects.filter(recipient=unit_user, event="cloud.migration.reminder").count() == 2
+
+
+@pytest.mark.django_db
+def test_system_links_only_its_own_units_catalog_resources_s42(unit_user):
+    from catalog.models import Resource
+
+    def resource(unit, name):
+        return Resource.objects.create(
+            name=name, provider=unit, classification="31", sharing_type="unconditional", update_cycle="daily"
+        )
+
+    mine = resource(unit_user.unit, "网格事件信息")
+    theirs = resource(UnitFactory(), "他人的资源")
+    with pytest.raises(Invalid):
+        services.app_system_register(
+            by=unit_user, name="网格系统", protection_level=2, resource_ids=[theirs.pk]
+        )
+    assert not AppSystem.objects.exists()
+    system = services.app_system_register(
+        by=unit_user, name="网格系统", protection_level=2, resource_ids=[mine.pk]
+    )
+    assert list(system.resources.all()) == [mine]

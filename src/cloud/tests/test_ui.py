@@ -84,3 +84,23 @@ def test_dashboard_shows_the_cloud_queue_to_the_center(client):
     client.force_login(reviewer())
     page = client.get("/").content.decode()
     assert "政务云待办" in page and f"YS{app.pk:06d}" in page
+
+
+@pytest.mark.django_db
+def test_materials_are_listed_and_downloadable_on_the_page(client):
+    import io
+
+    from cloud import services
+    from cloud.tests.factories import minimal_pdf
+
+    app = application_in(ApplicationStatus.SUBMITTED, unit=owner().unit)
+    att = services.cloud_application_attach(
+        application=app, by=app.created_by, upload=io.BytesIO(minimal_pdf()), filename="建设方案.pdf"
+    )
+    client.force_login(reviewer())
+    page = client.get(f"/cloud/applications/{app.pk}/").content.decode()
+    assert "建设方案.pdf" in page
+    resp = client.get(f"/cloud/applications/{app.pk}/attachments/{att.pk}/")
+    assert resp.status_code == 200 and b"".join(resp.streaming_content).startswith(b"%PDF-")
+    client.force_login(owner())
+    assert client.get(f"/cloud/applications/{app.pk}/attachments/{att.pk}/").status_code == 404
