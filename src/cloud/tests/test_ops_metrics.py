@@ -86,7 +86,12 @@ def test_center_client_may_push_for_any_unit_and_for_a_pool(world, api):
     pool = world["compute"].pool
     response = api.post(
         PUSH,
-        {"points": [_point(world["compute"], 12), {"pool": pool.pk, "metric": "used", "at": NOW.isoformat(), "value": 20}]},
+        {
+            "points": [
+                _point(world["compute"], 12),
+                {"pool": pool.pk, "metric": "used", "at": NOW.isoformat(), "value": 20},
+            ]
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -109,7 +114,9 @@ def test_another_units_client_cannot_push_for_the_allocation_and_nothing_is_writ
 def test_a_units_client_cannot_push_pool_values(world, api):
     _token_client(api, world["a"])
     pool = world["compute"].pool
-    response = api.post(PUSH, {"points": [{"pool": pool.pk, "at": NOW.isoformat(), "value": 1}]}, format="json")
+    response = api.post(
+        PUSH, {"points": [{"pool": pool.pk, "at": NOW.isoformat(), "value": 1}]}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["error"]["details"]["errors"][0]["code"] == "unknown_pool"
 
@@ -147,7 +154,9 @@ def test_bad_metric_input_is_refused_with_a_clear_reason_c27(world, api, point, 
     response = api.post(PUSH, {"points": [good, bad]}, format="json")
     assert response.status_code == 400, response.json()
     error = response.json()["error"]
-    assert error["details"]["errors"] == [{"row": 2, "code": code, "message": error["details"]["errors"][0]["message"]}]
+    assert error["details"]["errors"] == [
+        {"row": 2, "code": code, "message": error["details"]["errors"][0]["message"]}
+    ]
     assert "第 2 条" in error["message"]
     assert not MetricPoint.objects.exists()  # whole batch or nothing
 
@@ -191,7 +200,9 @@ def test_csv_with_a_wrong_header_is_refused(world):
 
 
 def test_hourly_data_older_than_13_months_is_downsampled_to_daily(world):
-    series = MetricSeries.objects.create(pool=world["compute"].pool, allocation=world["compute"], metric="cpu")
+    series = MetricSeries.objects.create(
+        pool=world["compute"].pool, allocation=world["compute"], metric="cpu"
+    )
     old_day = datetime(2025, 3, 10, tzinfo=SH)  # older than 13 months before 2026-05-20
     recent = datetime(2026, 5, 1, tzinfo=SH)
     rows = {(series.pk, ops_services.hour_of(old_day + timedelta(hours=h))): float(h) for h in range(24)}

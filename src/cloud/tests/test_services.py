@@ -791,3 +791,17 @@ def test_system_links_only_its_own_units_catalog_resources_s42(unit_user):
         by=unit_user, name="网格系统", protection_level=2, resource_ids=[mine.pk]
     )
     assert list(system.resources.all()) == [mine]
+
+
+@pytest.mark.django_db
+def test_each_side_is_notified_of_the_others_step(unit_user, center_user, catalog):
+    from core.models import Notification
+
+    app = submit(unit_user, catalog)
+    assert (
+        Notification.objects.filter(recipient=center_user, event="cloud.application.submitted").count() == 1
+    )
+    services.cloud_application_accept(application=app, by=center_user)
+    assert Notification.objects.filter(recipient=unit_user, event="cloud.application.accepted").count() == 1
+    stranger = owner()
+    assert not Notification.objects.filter(recipient=stranger).exists()
