@@ -625,14 +625,11 @@ def _suggest(
         need_cpu = (
             math.ceil(resource.vcpu * cpu_p95 / 100 / CAPACITY_EXPANSION_THRESHOLD) if resource.vcpu else 0
         )
+        # Memory counts where it is measured; unmeasured memory does not block the suggestion
+        # (the text says so and the center checks it when completing the change).
         need_mem = (
-            math.ceil(
-                resource.memory_gb
-                * (mem_p95 if mem_p95 is not None else 100)
-                / 100
-                / CAPACITY_EXPANSION_THRESHOLD
-            )
-            if resource.memory_gb
+            math.ceil(resource.memory_gb * mem_p95 / 100 / CAPACITY_EXPANSION_THRESHOLD)
+            if resource.memory_gb and mem_p95 is not None
             else 0
         )
         smaller = (
@@ -655,6 +652,8 @@ def _suggest(
             "a": product.name,
             "b": smaller.name,
         }
+        if mem_p95 is None:
+            text = f"{text}{_('（内存未监测，请核实）')}"
     new = [{"product": pid, "quantity": qty} for pid, qty in sorted(lines.items()) if qty > 0]
     return new, str(text)
 
