@@ -315,6 +315,26 @@ def test_chinese_is_the_default_and_english_is_one_switch_away(client, make_user
 
 
 @pytest.mark.django_db
+def test_pages_stay_chinese_whatever_the_browser_asks_until_english_is_chosen(client):
+    """DESIGN rule 9: Chinese first; only the 中文/EN switch changes the page language."""
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in page and "登录" in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '<html lang="en">' in page and "Log in" in page
+
+
+@pytest.mark.django_db
+def test_api_messages_follow_accept_language(api):
+    resp = api.get("/api/v1/accounts/me/", HTTP_ACCEPT_LANGUAGE="en")
+    assert resp.status_code == 401
+    assert resp.json()["error"]["message"].isascii()
+    resp = api.get("/api/v1/accounts/me/")
+    assert resp.status_code == 401
+    assert not resp.json()["error"]["message"].isascii()  # Chinese by default
+
+
+@pytest.mark.django_db
 def test_dashboard_shows_registered_panels_in_order_and_survives_a_failing_provider(client, make_user):
     from core import dashboard
 
