@@ -42,6 +42,8 @@ CODE_SHEET = "代码表"
 #: Upload limits: more rows than this is refused before anything is parsed.
 MAX_IMPORT_ROWS = 20_000
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+#: An export of a list view holds at most this many resources.
+MAX_EXPORT_ROWS = 50_000
 YES, NO = "是", "否"
 
 # (header, field, choices or None)

@@ -5,6 +5,7 @@ from . import views
 app_name = "catalog-api"
 urlpatterns = [
     path("resources/", views.ResourceListApi.as_view(), name="resource-list"),
+    path("resources/export.<str:fmt>", views.ResourceExportApi.as_view(), name="resource-export"),
     path("resources/<int:pk>/", views.ResourceDetailApi.as_view(), name="resource-detail"),
     path("resources/<int:pk>/changes/", views.ResourceChangeListApi.as_view(), name="resource-changes"),
     path("resources/<int:pk>/claims/", views.ResourceClaimsApi.as_view(), name="resource-claims"),

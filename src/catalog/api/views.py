@@ -310,17 +310,48 @@ class CatalogExportApi(APIView):
     )
     def get(self, request, sharing_type, fmt):
         st = _sharing_type(sharing_type)
+        if fmt not in ("csv", "xlsx"):
+            raise NotFound(CatalogError.NOT_FOUND)
         qs = _filtered(request, selectors.catalog_list(user=request.user, sharing_type=st))
-        name = f"catalog-{st}"
-        if fmt == "csv":
-            resp = HttpResponse(excel.export_csv(qs), content_type="text/csv; charset=utf-8")
-        else:
-            resp = HttpResponse(
-                excel.export_xlsx(qs, title=str(SharingType(st).label)),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-        resp["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-        return resp
+        return _export(qs, fmt, f"catalog-{st}", str(SharingType(st).label))
+
+
+def _export(qs, fmt: str, name: str, title: str) -> HttpResponse:
+    if fmt == "csv":
+        resp = HttpResponse(excel.export_csv(qs), content_type="text/csv; charset=utf-8")
+    else:
+        resp = HttpResponse(
+            excel.export_xlsx(qs, title=title),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    resp["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return resp
+
+
+class ResourceExportApi(APIView):
+    """Export any list view (filters, ``q``, ``sort``) of the resources I may see, XLSX or CSV."""
+
+    @extend_schema(
+        operation_id="catalog_resource_export",
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+        },
+        parameters=[
+            OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["csv", "xlsx"]),
+            OpenApiParameter("q", str),
+        ],
+    )
+    def get(self, request, fmt):
+        if fmt not in ("csv", "xlsx"):
+            raise NotFound(CatalogError.NOT_FOUND)
+        qs = selectors.resource_search(
+            user=request.user,
+            query=request.query_params.get("q", ""),
+            queryset=_filtered(request, selectors.resource_list(user=request.user)),
+            sort=request.query_params.get("sort", "relevance"),
+        )
+        return _export(qs[: excel.MAX_EXPORT_ROWS], fmt, "catalog-resources", str(_("信息资源")))
 
 
 class TemplateApi(APIView):

@@ -77,6 +77,10 @@ def _catalog_export(ctx):
     return {"kwargs": {"sharing_type": "unconditional", "fmt": "csv"}}
 
 
+def _resource_export(ctx):
+    return {"kwargs": {"fmt": "xlsx"}, "query": {"q": "人口"}}
+
+
 def _import(ctx):
     from catalog.excel import template_workbook
 
@@ -185,6 +189,7 @@ ROWS: list[Row] = [
     Row("catalog-api:catalog", "GET", allowed=ALL_ROLES, setup=_catalog),
     Row("catalog-api:catalog-export", "GET", allowed=ALL_ROLES, setup=_catalog_export),
     Row("catalog-api:template", "GET", allowed=ALL_ROLES),
+    Row("catalog-api:resource-export", "GET", allowed=ALL_ROLES, setup=_resource_export),
     Row("catalog-api:import", "POST", allowed=OFFICER, setup=_import),
     Row("catalog-api:concepts", "GET", allowed=ALL_ROLES),
     Row("catalog-api:concepts", "POST", allowed=CENTER_ROLES, setup=_concept),

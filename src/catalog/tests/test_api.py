@@ -217,3 +217,18 @@ def test_dashboard_panel_lists_items_awaiting_my_review(client, officer_a, revie
     assert "常住人口基本信息" in client.get("/").content.decode()
     client.force_login(officer_b)
     assert "常住人口基本信息" not in client.get("/").content.decode()
+
+
+def test_any_list_view_exports_only_what_i_may_see(api, officer_a, officer_b, reviewer):
+    publish(officer_a, reviewer, name="常住人口基本信息")
+    register(officer_a, name="户籍人口草稿")
+    register(officer_b, name="乙单位人口草稿", classification="31", items=business_items())
+    c = _client(api, officer_a)
+    resp = c.get(f"{API}/resources/export.csv", {"q": "人口"})
+    assert resp.status_code == 200 and resp.content.startswith(b"\xef\xbb\xbf")
+    names = {row[1] for row in csv.reader(io.StringIO(resp.content.decode("utf-8-sig")))}
+    assert names == {"资源名称", "常住人口基本信息", "户籍人口草稿"}
+    resp = c.get(f"{API}/resources/export.xlsx", {"status": "draft"})
+    rows = list(load_workbook(io.BytesIO(resp.content)).active.iter_rows(values_only=True))
+    assert [r[1] for r in rows[1:]] == ["户籍人口草稿"]
+    assert c.get(f"{API}/resources/export.pdf").status_code == 404
