@@ -53,11 +53,8 @@ def app_system_get(*, user: Any, pk: int) -> AppSystem:
     return system
 
 
-def cloud_application_list(*, user: Any, status: str | None = None) -> QuerySet[CloudApplication]:
-    qs = _scope(CloudApplication.objects.select_related("system", "unit"), user, "unit_id")
-    if status:
-        qs = qs.filter(status=status)
-    return qs
+def cloud_application_list(*, user: Any) -> QuerySet[CloudApplication]:
+    return _scope(CloudApplication.objects.select_related("system", "unit"), user, "unit_id")
 
 
 def cloud_application_get(*, user: Any, pk: int) -> CloudApplication:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from cloud import permissions, selectors, services
+from cloud import filters, permissions, selectors, services
 from cloud.agreement import build_docx
 from cloud.forms import ATTACHMENT_KINDS, ApplicationForm, ExemptionForm, MigrationForm, SystemForm
 from cloud.models import ApplicationStatus, CloudProduct, Exemption, MigrationPlan
@@ -68,7 +68,9 @@ class CloudHomeView(LoginRequiredMixin, View):
             "cloud/home.html",
             {
                 "systems": selectors.app_system_list(user=user),
-                "applications": selectors.cloud_application_list(user=user)[:100],
+                "applications": filters.apply(
+                    filters.CloudApplicationFilterSet, request, selectors.cloud_application_list(user=user)
+                )[:100],
                 "resources": selectors.provisioned_resource_list(user=user)[:200],
                 "exemptions": selectors.exemption_list(user=user)[:50],
                 "migrations": [

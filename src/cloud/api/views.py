@@ -13,7 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cloud import permissions, selectors, services
+from cloud import filters, permissions, selectors, services
 from cloud.agreement import build_docx
 from cloud.api import serializers as s
 from cloud.errors import CloudError
@@ -93,7 +93,8 @@ class SystemListApi(APIView):
     serializer_class = s.SystemSerializer
 
     def get(self, request):
-        return _paged(self, request, selectors.app_system_list(user=request.user), s.SystemSerializer)
+        qs = filters.apply(filters.AppSystemFilterSet, request, selectors.app_system_list(user=request.user))
+        return _paged(self, request, qs, s.SystemSerializer)
 
     def post(self, request):
         _require_unit_actor(request.user)
@@ -123,7 +124,9 @@ class ApplicationListApi(APIView):
     serializer_class = s.ApplicationListSerializer
 
     def get(self, request):
-        qs = selectors.cloud_application_list(user=request.user, status=request.query_params.get("status"))
+        qs = filters.apply(
+            filters.CloudApplicationFilterSet, request, selectors.cloud_application_list(user=request.user)
+        )
         return _paged(self, request, qs, s.ApplicationListSerializer)
 
     def post(self, request):
@@ -366,9 +369,12 @@ class ResourceListApi(APIView):
     serializer_class = s.ResourceSerializer
 
     def get(self, request):
-        return _paged(
-            self, request, selectors.provisioned_resource_list(user=request.user), s.ResourceSerializer
+        qs = filters.apply(
+            filters.ProvisionedResourceFilterSet,
+            request,
+            selectors.provisioned_resource_list(user=request.user),
         )
+        return _paged(self, request, qs, s.ResourceSerializer)
 
 
 class QueueApi(APIView):
@@ -404,7 +410,8 @@ class ExemptionListApi(APIView):
     serializer_class = s.ExemptionSerializer
 
     def get(self, request):
-        return _paged(self, request, selectors.exemption_list(user=request.user), s.ExemptionSerializer)
+        qs = filters.apply(filters.ExemptionFilterSet, request, selectors.exemption_list(user=request.user))
+        return _paged(self, request, qs, s.ExemptionSerializer)
 
     def post(self, request):
         _require_unit_actor(request.user)
@@ -434,7 +441,10 @@ class MigrationListApi(APIView):
     serializer_class = s.MigrationSerializer
 
     def get(self, request):
-        return _paged(self, request, selectors.migration_list(user=request.user), s.MigrationSerializer)
+        qs = filters.apply(
+            filters.MigrationPlanFilterSet, request, selectors.migration_list(user=request.user)
+        )
+        return _paged(self, request, qs, s.MigrationSerializer)
 
     def post(self, request):
         _require_unit_actor(request.user)

@@ -308,3 +308,22 @@ def test_materials_download_for_the_unit_and_the_center_not_for_others(api, cata
     assert api.get(url).status_code == 200
     client_for(api, owner())
     assert api.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_list_filters_narrow_within_what_the_caller_may_see(api, catalog):
+    mine = _apply(api, owner(), catalog)
+    other = owner()
+    theirs = _apply(api, other, catalog)
+    client_for(api, other)
+    assert [a["id"] for a in api.get(f"{BASE}/applications/?status=submitted").json()["results"]] == [
+        theirs["id"]
+    ]
+    # filtering by another unit never widens the scope
+    assert api.get(f"{BASE}/applications/?unit={mine['unit']}").json()["results"] == []
+    bad = api.get(f"{BASE}/applications/?status=nonsense")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "cloud.invalid_filter"
+    client_for(api, reviewer())
+    assert [a["id"] for a in api.get(f"{BASE}/applications/?unit={mine['unit']}").json()["results"]] == [
+        mine["id"]
+    ]
