@@ -135,8 +135,11 @@ class MyResourcesView(Page):
 
     def get(self, request):
         qs = selectors.resource_list(user=request.user)
+        export = request.GET.copy()
+        export.pop("page", None)
         if not permissions.is_center_staff(request.user):
             qs = qs.filter(provider_id=request.user.unit_id)
+            export["provider"] = str(request.user.unit_id)
         fs = ResourceFilterSet(request.GET, queryset=qs)
         qs = fs.qs if fs.is_valid() else qs.none()
         return render(
@@ -147,6 +150,7 @@ class MyResourcesView(Page):
                 "filter": fs,
                 "query": _query_without_page(request),
                 "can_register": permissions.can_register(request.user, request.user.unit),
+                "export_query": export.urlencode(),
             },
         )
 
