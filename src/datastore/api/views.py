@@ -6,6 +6,8 @@ exchange (DESIGN rule 2).
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,6 +47,7 @@ def _paginate(view, request, queryset, serializer_class) -> Response:
 class LoadListApi(APIView):
     """GET: every load the caller may see (own unit's, or all for center staff)."""
 
+    @extend_schema(operation_id="datastore_load_list", responses=s.LoadSerializer(many=True))
     def get(self, request):
         return _paginate(self, request, selectors.load_list(user=request.user), s.LoadSerializer)
 
@@ -54,12 +57,18 @@ class ResourceLoadListApi(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(operation_id="datastore_resource_load_list", responses=s.LoadSerializer(many=True))
     def get(self, request, pk):
         resource = selectors.resource_get(user=request.user, resource_id=pk)
         return _paginate(
             self, request, selectors.load_list(user=request.user, resource=resource), s.LoadSerializer
         )
 
+    @extend_schema(
+        operation_id="datastore_resource_load_create",
+        request=s.LoadUploadSerializer,
+        responses={202: s.LoadSerializer},
+    )
     def post(self, request, pk):
         resource = selectors.resource_get(user=request.user, resource_id=pk)
         _check_can_load(request, resource)
@@ -82,6 +91,9 @@ class ResourcePushApi(APIView):
 
     parser_classes = [JSONParser]
 
+    @extend_schema(
+        operation_id="datastore_resource_push", request=s.PushSerializer, responses={202: s.LoadSerializer}
+    )
     def post(self, request, pk):
         resource = selectors.resource_get(user=request.user, resource_id=pk)
         _check_can_load(request, resource)
@@ -97,6 +109,7 @@ class ResourcePushApi(APIView):
 class ResourceQualityApi(APIView):
     """GET: data quality summary (row count, null ratios, identifier validity, freshness)."""
 
+    @extend_schema(operation_id="datastore_resource_quality", responses=OpenApiTypes.OBJECT)
     def get(self, request, pk):
         resource = selectors.resource_get(user=request.user, resource_id=pk)
         return Response(selectors.quality_summary(user=request.user, resource=resource))
@@ -107,6 +120,11 @@ class ResourceSourceChangeApi(APIView):
 
     parser_classes = [JSONParser, FormParser]
 
+    @extend_schema(
+        operation_id="datastore_resource_source_change",
+        request=s.SourceChangeInputSerializer,
+        responses={201: s.SourceChangeSerializer},
+    )
     def post(self, request, pk):
         resource = selectors.resource_get(user=request.user, resource_id=pk)
         data = _valid(s.SourceChangeInputSerializer, request.data)
@@ -117,6 +135,7 @@ class ResourceSourceChangeApi(APIView):
 class LoadDetailApi(APIView):
     """GET: one load with its progress and figures (poll while it runs)."""
 
+    @extend_schema(operation_id="datastore_load_retrieve", responses=s.LoadSerializer)
     def get(self, request, pk):
         return Response(s.LoadSerializer(selectors.load_get(user=request.user, load_id=pk)).data)
 
@@ -124,6 +143,7 @@ class LoadDetailApi(APIView):
 class LoadRetryApi(APIView):
     """POST: run a failed load again from its stored file."""
 
+    @extend_schema(operation_id="datastore_load_retry", request=None, responses={202: s.LoadSerializer})
     def post(self, request, pk):
         load = selectors.load_get(user=request.user, load_id=pk)
         load = services.load_retry(load=load, by=request.user)
@@ -134,6 +154,7 @@ class LoadRetryApi(APIView):
 class LoadRejectListApi(APIView):
     """GET: rejected values of a load (line, column, reason, value)."""
 
+    @extend_schema(operation_id="datastore_load_rejects", responses=s.RejectSerializer(many=True))
     def get(self, request, pk):
         load = selectors.load_get(user=request.user, load_id=pk)
         return _paginate(
@@ -144,6 +165,9 @@ class LoadRejectListApi(APIView):
 class LoadRejectDownloadApi(APIView):
     """GET: rejected values as CSV or XLSX."""
 
+    @extend_schema(
+        operation_id="datastore_load_rejects_download", responses={(200, "text/csv"): OpenApiTypes.BINARY}
+    )
     def get(self, request, pk, fmt):
         load = selectors.load_get(user=request.user, load_id=pk)
         return exports.rejects_response(load, selectors.load_rejects(user=request.user, load=load), fmt)
