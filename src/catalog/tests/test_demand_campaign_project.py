@@ -204,3 +204,35 @@ def test_reminder_task_is_scheduled():
 
     names = {p.name for p in jobs.load_schedules()}
     assert "catalog.review_campaign_reminders" in names
+
+
+def test_entry_with_an_open_change_counts_as_updated_s16(campaign, officer_a):
+    entry = CampaignEntry.objects.filter(unit=officer_a.unit).first()
+    services.resource_change_propose(resource=entry.resource, by=officer_a, fields={"summary": "年度更新"})
+    assert services.review_entry_confirm(entry=entry, by=officer_a).status == EntryStatus.UPDATED
+    entry.resource.refresh_from_db()
+    assert entry.resource.last_confirmed_at is not None
+
+
+def test_concept_page_shows_source_and_other_holders_s20(client, officer_a, officer_b, reviewer):
+    from catalog.selectors import concept_overview
+
+    services.concept_create(
+        by=reviewer,
+        name="人口.身份证号+姓名",
+        unit=officer_a.unit,
+        identifier_kind="id_card",
+        item_names=["姓名"],
+    )
+    publish(officer_a, reviewer)
+    other = register(officer_b, name="个体户经营者信息")
+    services.resource_submit(resource=other, by=officer_b, justification="登记需要现场核验")
+    services.resource_secrecy_confirm(resource=other, by=officer_b, no_state_secrets=True)
+    services.single_source_claim_decide(claim=other.source_claims.get(), by=reviewer, accept=True)
+    services.resource_approve(resource=other, by=reviewer)
+    row = concept_overview(user=officer_b)[0]
+    assert row["concept"].unit == officer_a.unit
+    assert [h["unit"] for h in row["holders"]] == [officer_b.unit]
+    client.force_login(officer_b)
+    page = client.get("/catalog/concepts/").content.decode()
+    assert "人口.身份证号+姓名" in page and "个体户经营者信息" in page
