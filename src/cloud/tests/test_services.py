@@ -805,3 +805,17 @@ def test_each_side_is_notified_of_the_others_step(unit_user, center_user, catalo
     assert Notification.objects.filter(recipient=unit_user, event="cloud.application.accepted").count() == 1
     stranger = owner()
     assert not Notification.objects.filter(recipient=stranger).exists()
+
+
+@pytest.mark.django_db
+def test_termination_review_crossing_into_a_year_without_official_calendar_is_provisional_c15(
+    live, unit_user, center_user
+):
+    # Tue 29 Dec 2026 + 5 WD: 30, 31 Dec, then 2027 (no official data yet: Mon-Fri) 1, 4, 5 Jan.
+    with time_machine.travel(at(2026, 12, 29, 10, 0), tick=False):
+        services.cloud_termination_request(
+            application=live, by=unit_user, offboarding_confirmed=True, backup_confirmed=True
+        )
+    review = clock(live, Rule.CLOUD_TERMINATE_REVIEW)
+    assert review.provisional
+    assert review.due_at == at(2027, 1, 5, 23, 59, 59)
