@@ -240,3 +240,7 @@ ROWS = [
     Row("cloud-api:migration-live", "POST", allowed=UNIT_ACTORS, setup=_plan("planned")),
     Row("cloud-api:migration-retired-list", "POST", allowed=UNIT_ACTORS, setup=_plan("live")),
 ]
+
+from .permission_matrix_ops import ROWS as _OPS  # noqa: E402  cloud operations (issue 9)
+
+ROWS += _OPS
