@@ -191,6 +191,12 @@ class Resource(models.Model):
     def is_published(self) -> bool:
         return self.status == ResourceStatus.PUBLISHED
 
+    @property
+    def channel_labels(self) -> list[str]:
+        """The offered channels (S§31) in the user's language."""
+        labels = dict(Channel.choices)
+        return [str(labels.get(c, c)) for c in self.channels or []]
+
 
 class DataType(models.TextChoices):
     STRING = "string", _("字符串")
