@@ -8,3 +8,5 @@ from core import jobs
 jobs.periodic(
     "cloud.migration_reminders", every=timedelta(hours=6), func="cloud.services.migration_reminder_sweep"
 )
+
+from cloud import ops_tasks  # noqa: E402, F401  cloud operations schedules (issue 9)
