@@ -789,6 +789,10 @@ def resource_change_approve(
             )
         resource.basis_confirmed_by = by
         resource.basis_confirmed_at = now
+    elif not becomes_not_shared:
+        # S§30: shared again — the old confirmation of a basis no longer applies.
+        resource.basis_confirmed_by = None
+        resource.basis_confirmed_at = None
     _check_claims_decided(resource, snapshot["items"])
     previous = resource_snapshot(resource)
     for f in RESOURCE_FIELDS:

@@ -387,6 +387,7 @@ def test_not_shared_to_shared_through_the_same_review_s30(officer_a, reviewer):
     version = _through_review(change, officer_a, reviewer)
     resource.refresh_from_db()
     assert resource.sharing_type == "unconditional" and version.number == 2
+    assert resource.basis_confirmed_at is None
 
 
 def test_change_to_not_shared_needs_legal_basis_confirmation_s14(officer_a, reviewer):
