@@ -54,3 +54,7 @@ class Command(BaseCommand):
             )
         self.stdout.write("演示账号（首次登录须修改密码；仅用于演示，切勿用于生产环境）：")
         self.stdout.write(render_table(["用户名", "姓名", "单位", "角色", "初始密码"], rows))
+        self.stdout.write(
+            "新密码规则：至少 10 个字符，含大写字母、小写字母、数字、特殊字符中的至少 3 类，"
+            "不含用户名，不与最近 5 次密码相同。"
+        )
