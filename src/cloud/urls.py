@@ -25,3 +25,7 @@ urlpatterns = [
     path("migrations/new/", views.MigrationCreateView.as_view(), name="migration-create"),
     path("migrations/<int:pk>/", views.MigrationActionView.as_view(), name="migration-action"),
 ]
+
+from cloud.ops_views import urlpatterns as _ops_urlpatterns  # noqa: E402  cloud operations (issue 9)
+
+urlpatterns += _ops_urlpatterns
