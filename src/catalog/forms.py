@@ -38,8 +38,12 @@ class ResourceForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("不予共享时必填，须引用法律、行政法规或政策（S§14）。"),
     )
-    open_attribute = forms.ChoiceField(label=_("开放属性"), choices=OpenAttribute.choices)
-    update_cycle = forms.ChoiceField(label=_("更新周期"), choices=UpdateCycle.choices)
+    open_attribute = forms.ChoiceField(
+        label=_("开放属性"), choices=OpenAttribute.choices, initial=OpenAttribute.NOT_OPEN
+    )
+    update_cycle = forms.ChoiceField(
+        label=_("更新周期"), choices=UpdateCycle.choices, initial=UpdateCycle.DAILY
+    )
     channels = forms.MultipleChoiceField(
         label=_("共享方式"), choices=Channel.choices, required=False, widget=forms.CheckboxSelectMultiple
     )

@@ -13,7 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from core import deadlines
 from core.errors import DomainError, NotFound, PermissionDenied
+from core.rules import Rule
 
 from . import excel, permissions, selectors, services
 from .filters import ResourceFilterSet
@@ -271,6 +273,9 @@ class ResourceDetailView(Page):
             "can_withdraw": permissions.can_withdraw(user, resource.provider_id)
             and resource.status == ResourceStatus.PUBLISHED,
             "own": own,
+            "review_clock": deadlines.current(target=resource, rule=Rule.CATALOG_REVIEW)
+            if resource.status == ResourceStatus.SUBMITTED
+            else None,
             "overlaps": services.single_source_overlaps(
                 provider=resource.provider, items=services.resource_snapshot(resource)["items"]
             )

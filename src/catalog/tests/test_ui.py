@@ -199,3 +199,11 @@ def test_resource_page_shows_how_to_get_access_s29(client, officer_a, reviewer, 
     page = client.get(f"/catalog/resources/{resource.pk}/").content.decode()
     assert "有条件共享" in page and "仅限核验" in page
     assert f"/exchange/apply/{resource.code}/" in page
+
+
+def test_submitted_resource_page_shows_the_review_deadline_s15(client, officer_a, reviewer):
+    resource = register(officer_a)
+    services.resource_submit(resource=resource, by=officer_a)
+    services.resource_secrecy_confirm(resource=resource, by=officer_a, no_state_secrets=True)
+    client.force_login(reviewer)
+    assert "中心审核时限" in client.get(f"/catalog/resources/{resource.pk}/").content.decode()
