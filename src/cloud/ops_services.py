@@ -338,7 +338,8 @@ def _table(model: Any) -> str:
 
 def copy_points_text(chunks: Iterable[str]) -> int:
     """PostgreSQL only: stream tab-separated ``series_id\\thour\\tvalue`` lines through COPY into a
-    staging table, then upsert into the point table in one statement. Returns rows upserted."""
+    staging table, then upsert into the point table in one statement. Returns rows upserted.
+    Callers pass each (series_id, hour) once per call (``write_points`` dedupes)."""
     point = _table(MetricPoint)
     with connection.cursor() as cur:
         cur.execute(
@@ -351,8 +352,7 @@ def copy_points_text(chunks: Iterable[str]) -> int:
                 copy.write(chunk)
         cur.execute(
             f"INSERT INTO {point} (series_id, hour, value) "  # noqa: S608 — generated identifier
-            "SELECT DISTINCT ON (series_id, hour) series_id, hour, value FROM cloud_ops_point_stage "
-            "ORDER BY series_id, hour "
+            "SELECT series_id, hour, value FROM cloud_ops_point_stage "
             "ON CONFLICT (series_id, hour) DO UPDATE SET value = EXCLUDED.value"
         )
         count = cur.rowcount

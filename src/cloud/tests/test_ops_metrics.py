@@ -249,3 +249,22 @@ def test_pool_dashboard_shows_used_allocated_total_per_kind_for_the_center_only(
     assert api.get("/api/v1/cloud/ops/pools/dashboard/", {"kind": "bogus"}).status_code == 400
     api.force_authenticate(UserFactory(unit=world["a"], roles=[Role.UNIT_ADMIN]))
     assert api.get("/api/v1/cloud/ops/pools/dashboard/").status_code == 403
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_big_batch_is_stored_whole_and_a_resend_replaces_it(world):
+    """≥ 2,000 points go through COPY on PostgreSQL (bulk upsert on SQLite): same result."""
+    compute, storage = world["compute"], world["storage"]
+    center_user = reviewer(world["center"])
+    points = [_point(compute, h % 100, NOW - timedelta(hours=h)) for h in range(1500)]
+    points += [_point(storage, 10, NOW - timedelta(hours=h)) for h in range(1500)]
+    assert len(points) >= ops_services.COPY_MIN_POINTS
+    result = ops_services.metrics_push(by=center_user, points=points)
+    assert result.points == 3000 and MetricPoint.objects.count() == 3000 + 2 * 1500  # + pool sums
+    resend = [{**p, "value": 1} for p in points[:1500]]
+    ops_services.metrics_push(by=center_user, points=resend)
+    series = MetricSeries.objects.get(allocation=compute)
+    assert set(MetricPoint.objects.filter(series=series).values_list("value", flat=True)) == {1.0}
+    used = MetricSeries.objects.get(pool=compute.pool, allocation=None, metric=Metric.POOL_USED_SUM)
+    assert MetricPoint.objects.filter(series=used).count() == 1500
+    assert MetricPoint.objects.get(series=used, hour=ops_services.hour_of(NOW)).value == pytest.approx(0.04)
