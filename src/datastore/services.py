@@ -300,28 +300,14 @@ def load_run(*, load_id: int, run_id: int | None = None) -> Load:
         table = tables.table_ensure(resource)
         live = {e["item"] for e in table.schema if not e.get("removed")}
         cols = [c for c in tables.columns_of(resource) if c.item_id in live]
-        LoadReject.objects.filter(load=load).delete()
-        rejects = _Rejects(load)
-        staging = tables.staging_create(load.pk, cols)
-        reader = sources.open_source(
-            source=load.source, path=Path(load.file_path), cols=cols, mode=load.mode, sheet=load.sheet_name
-        )
-        for batch in reader.batches():
-            checked = validation.validate_batch(batch.lines, batch.values, cols)
-            with transaction.atomic():
-                tables.staging_write(staging, cols, checked.frame)
-            rejects.add(sorted(batch.rejects + checked.rejects, key=lambda r: r[0]))
-            figures["read"] += len(batch.lines) + batch.rejected_lines
-            figures["rejected"] += batch.rejected_lines + checked.rejected_rows
-            for item, s in checked.stats.items():
-                acc = stats.setdefault(item, {"non_null": 0, "invalid": 0, "warnings": 0})
-                for k, v in s.items():
-                    acc[k] += v
-            Load.objects.filter(pk=load.pk).update(
-                progress_rows=figures["read"], progress_bytes=batch.bytes_done, heartbeat_at=timezone.now()
-            )
-            if run_id is not None:
-                jobs.progress(run_id, batch.bytes_done, load.file_size, f"已校验 {figures['read']} 行")
+        try:
+            staging, rejects = _stage(load, cols, figures, stats, run_id, fast=True)
+        except sources.FastPathFailed:
+            # The columnar reader met something it does not handle (e.g. invalid UTF-8 after the
+            # first megabyte): start again with the line-by-line reader, which reports the line.
+            figures.update(read=0, rejected=0)
+            stats.clear()
+            staging, rejects = _stage(load, cols, figures, stats, run_id, fast=False)
         keys = [c for c in cols if c.is_key]
         if keys:
             key_label = "、".join(c.label for c in keys)
@@ -374,15 +360,46 @@ def load_run(*, load_id: int, run_id: int | None = None) -> Load:
             started,
         )
     finally:
-        if staging:
-            try:
-                tables.staging_drop(load.pk)
-            except Exception:
-                logger.exception("could not drop staging of load %s", load_id)
+        try:
+            tables.staging_drop(load.pk)  # also after a failure inside the staging phase
+        except Exception:
+            logger.exception("could not drop staging of load %s", load_id)
     load.refresh_from_db()
     if load.status == LoadStatus.SUCCEEDED:
         hooks.after_load(load.resource, load)
     return load
+
+
+def _stage(load: Load, cols, figures: dict, stats: dict, run_id, *, fast: bool) -> tuple[str, _Rejects]:
+    """Read, validate and write every batch into a fresh staging table."""
+    LoadReject.objects.filter(load=load).delete()
+    rejects = _Rejects(load)
+    staging = tables.staging_create(load.pk, cols)
+    reader = sources.open_source(
+        source=load.source,
+        path=Path(load.file_path),
+        cols=cols,
+        mode=load.mode,
+        sheet=load.sheet_name,
+        fast=fast,
+    )
+    for batch in reader.batches():
+        checked = validation.validate_batch(batch.lines, batch.values, cols)
+        with transaction.atomic():
+            tables.staging_write(staging, cols, checked.frame)
+        rejects.add(sorted(batch.rejects + checked.rejects, key=lambda r: r[0]))
+        figures["read"] += len(batch.lines) + batch.rejected_lines
+        figures["rejected"] += batch.rejected_lines + checked.rejected_rows
+        for item, s in checked.stats.items():
+            acc = stats.setdefault(item, {"non_null": 0, "invalid": 0, "warnings": 0})
+            for k, v in s.items():
+                acc[k] += v
+        Load.objects.filter(pk=load.pk).update(
+            progress_rows=figures["read"], progress_bytes=batch.bytes_done, heartbeat_at=timezone.now()
+        )
+        if run_id is not None:
+            jobs.progress(run_id, batch.bytes_done, load.file_size, f"已校验 {figures['read']} 行")
+    return staging, rejects
 
 
 def _apply(load, table, staging, cols, read, accepted, rejected, stats, started) -> None:

@@ -161,11 +161,21 @@ def _sniff_delimiter(first_line: str) -> str:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def check_line_lengths(path: Path, limit: int) -> None:
-    """Refuse a file with a physical line longer than ``limit`` bytes, scanning it in C-speed
-    chunks, so that a file without line breaks is never read whole into memory."""
+@dataclass
+class FileShape:
+    """What a byte scan of the whole file found (C-speed, chunk by chunk)."""
+
+    lines: int = 0
+    simple: bool = True  # no quotes, no bare CR, no blank line, no NUL/US byte: one record per line
+
+
+def check_line_lengths(path: Path, limit: int) -> FileShape:
+    """Refuse a file with a physical line longer than ``limit`` bytes, scanning it in chunks, so
+    that a file without line breaks is never read whole into memory; note whether every line is
+    one plain record (then the fast columnar reader may be used)."""
+    shape = FileShape()
     run = 0  # bytes since the last line break
-    lines = 0
+    prev = b"\n"  # last byte of the previous chunk (a file starting with a blank line is not simple)
     with open(path, "rb") as f:
         while chunk := f.read(limit):
             n, r = chunk.find(b"\n"), chunk.find(b"\r")
@@ -178,29 +188,61 @@ def check_line_lengths(path: Path, limit: int) -> None:
                 run = len(chunk) - 1 - max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
             if run > limit:
                 break
-            lines += chunk.count(b"\n")
+            if shape.simple:
+                joined = prev + chunk
+                if (
+                    b'"' in chunk
+                    or b"\x00" in chunk
+                    or b"\x1f" in chunk
+                    or joined.count(b"\r") != joined.count(b"\r\n") + (1 if joined.endswith(b"\r") else 0)
+                    or b"\n\n" in joined
+                    or b"\n\r\n" in joined
+                ):
+                    shape.simple = False
+            shape.lines += chunk.count(b"\n")
+            prev = chunk[-1:]
         else:
-            return
+            return shape
     raise Invalid(
         E.LINE_TOO_LONG,
-        f"第 {lines + 1} 行超过 {limit} 字节的上限（文件可能没有换行符或不是表格数据）。",
-        {"line": lines + 1, "limit": limit},
+        f"第 {shape.lines + 1} 行超过 {limit} 字节的上限（文件可能没有换行符或不是表格数据）。",
+        {"line": shape.lines + 1, "limit": limit},
     )
+
+
+def locate_decode_error(path: Path, encoding: str) -> int | None:
+    """The physical line of the first byte that does not decode (the text stream reads ahead,
+    so its position is only approximate)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            try:
+                decoder.decode(chunk, final=False)
+            except UnicodeDecodeError as exc:
+                return lines + chunk.count(b"\n", 0, max(exc.start, 0)) + 1
+            lines += chunk.count(b"\n")
+    return None
+
+
+class FastPathFailed(Exception):
+    """The columnar reader met something it does not handle; read the file again the slow way."""
 
 
 class CsvSource:
     """Streaming CSV reader (the C ``csv`` module over a decoding stream) with encoding and
     delimiter detection. Physical line numbers come from ``reader.line_num``."""
 
-    def __init__(self, path: Path, cols: Sequence[Column], *, mode: str):
-        self.path, self.cols, self.mode = Path(path), cols, mode
+    def __init__(self, path: Path, cols: Sequence[Column], *, mode: str, fast: bool = True):
+        self.path, self.cols, self.mode, self.fast = Path(path), cols, mode, fast
         self.encoding = ""
         self.delimiter = ""
+        self.shape = FileShape()
 
     def _open(self):
         if self.path.stat().st_size == 0:
             raise Invalid(E.EMPTY_FILE, "文件为空。")
-        check_line_lengths(self.path, conf.max_line_chars())
+        self.shape = check_line_lengths(self.path, conf.max_line_chars())
         self.encoding = detect_encoding(self.path)
         raw = open(self.path, "rb")  # noqa: SIM115  (closed by the wrapper)
         text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
@@ -221,10 +263,11 @@ class CsvSource:
                     {"line": start},
                 )
             except UnicodeDecodeError:
+                line = locate_decode_error(self.path, self.encoding) or start
                 raise Invalid(
                     E.ENCODING,
-                    f"第 {start} 行附近的字符无法按 {self.encoding} 解码：请确认整个文件使用同一种编码（UTF-8 或 GB18030）。",
-                    {"line": start},
+                    f"第 {line} 行的字符无法按 {self.encoding} 解码：请确认整个文件使用同一种编码（UTF-8 或 GB18030）。",
+                    {"line": line},
                 )
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
@@ -266,6 +309,9 @@ class CsvSource:
         raw, text = self._open()
         with text:
             header, rows = self._read_header(text)
+            if self.fast and self.shape.simple and self.encoding in ("utf-8", "utf-8-sig"):
+                yield from self._fast_batches(header, raw)
+                return
             width = len(header.columns)
             size = conf.batch_rows()
             keep = [(i, col.column) for i, col in enumerate(header.columns) if col is not None]
@@ -293,6 +339,59 @@ class CsvSource:
             if not any_rows:
                 raise Invalid(E.HEADER_ONLY, "文件只有表头，没有数据行。")
             yield self._make(batch, keep, batch_rows, raw)
+
+    def _fast_batches(self, header: Header, raw) -> Iterator[Batch]:
+        """One record per physical line (checked by the byte scan): polars reads the lines as one
+        text column and splits them, with no Python object per value. Rows whose field count
+        differs from the header are rejected as in the slow path."""
+        import polars as pl
+
+        width = len(header.columns)
+        total = max(self.shape.lines, 1)
+        size = conf.batch_rows()
+        frame = pl.scan_csv(
+            self.path,
+            separator="\x1f",
+            quote_char=None,
+            has_header=False,
+            skip_rows=1,
+            infer_schema=False,
+            new_columns=["_raw"],
+            encoding="utf8",
+        ).with_row_index("_i")
+        any_rows = False
+        try:
+            for part in frame.collect_batches(chunk_size=size):
+                if not part.height:
+                    continue
+                any_rows = True
+                part = part.with_columns(
+                    (pl.col("_i").cast(pl.Int64) + 2).alias("_line"),
+                    pl.col("_raw").str.split(self.delimiter).alias("_f"),
+                ).with_columns(pl.col("_f").list.len().alias("_n"))
+                ragged = part.filter(pl.col("_n") != width)
+                part = part.filter(pl.col("_n") == width)
+                batch = Batch(lines=part["_line"], values={})
+                for line, n, text in ragged.select("_line", "_n", "_raw").iter_rows():
+                    batch.rejects.append(
+                        (int(line), "", f"字段数为 {n}，与表头的 {width} 列不一致", (text or "")[:500])
+                    )
+                batch.rejected_lines = ragged.height
+                fields = part.select(
+                    [
+                        pl.col("_f").list.get(i, null_on_oob=True).alias(col.column)
+                        for i, col in enumerate(header.columns)
+                        if col is not None
+                    ]
+                )
+                batch.values = {name: fields[name] for name in fields.columns}
+                last = int(part["_line"][-1]) if part.height else int(ragged["_line"][-1])
+                batch.bytes_done = int(self.path.stat().st_size * min(last / total, 1))
+                yield batch
+        except pl.exceptions.PolarsError as exc:
+            raise FastPathFailed(str(exc)) from exc
+        if not any_rows:
+            raise Invalid(E.HEADER_ONLY, "文件只有表头，没有数据行。")
 
     @staticmethod
     def _make(batch: Batch, keep, rows, raw) -> Batch:
@@ -566,9 +665,11 @@ class XlsxSource:
         return str(v)
 
 
-def open_source(*, source: str, path: Path, cols: Sequence[Column], mode: str, sheet: str = ""):
+def open_source(
+    *, source: str, path: Path, cols: Sequence[Column], mode: str, sheet: str = "", fast: bool = True
+):
     if source == "xlsx":
         return XlsxSource(path, cols, mode=mode, sheet=sheet)
     if source in ("jsonl", "api"):
         return JsonLinesSource(path, cols, mode=mode)
-    return CsvSource(path, cols, mode=mode)
+    return CsvSource(path, cols, mode=mode, fast=fast)

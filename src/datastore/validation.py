@@ -132,10 +132,15 @@ def _parse_dates(df: pl.DataFrame, cols: Sequence[Column]) -> pl.DataFrame:
 def validate_batch(lines: Sequence[int], values: dict[str, list], cols: Sequence[Column]) -> Checked:
     """Validate one batch; columns absent from the file are null."""
     n = len(lines)
-    data = {"_gh_line": pl.Series(lines, dtype=pl.Int64)}
+    data = {
+        "_gh_line": lines.cast(pl.Int64) if isinstance(lines, pl.Series) else pl.Series(lines, dtype=pl.Int64)
+    }
     for c in cols:
         raw = values.get(c.column)
-        data["r_" + c.column] = pl.Series(raw if raw is not None else [None] * n, dtype=pl.String)
+        if isinstance(raw, pl.Series):
+            data["r_" + c.column] = raw.cast(pl.String)
+        else:
+            data["r_" + c.column] = pl.Series(raw if raw is not None else [None] * n, dtype=pl.String)
     df = pl.DataFrame(data)
     # Trim surrounding blanks; an empty cell is null.
     df = df.with_columns(

@@ -269,3 +269,35 @@ def test_unsupported_file_type(resource, officer, upload, files_dir):
     with pytest.raises(Invalid) as e:
         create(resource, officer, upload(b"x", name="data.doc"))
     assert_refused(e, "datastore.bad_format", files_dir)
+
+
+def test_plain_files_take_the_columnar_path_and_quoted_ones_the_line_reader(
+    resource, officer, upload, run_load, monkeypatch
+):
+    from datastore import sources
+
+    used = []
+    real = sources.CsvSource._fast_batches
+
+    def spy(self, *a, **kw):
+        used.append(self.path.name)
+        yield from real(self, *a, **kw)
+
+    monkeypatch.setattr(sources.CsvSource, "_fast_batches", spy)
+    plain = run_load(resource=resource, by=officer, upload=upload(csv_text(good_rows(2)), "plain.csv"))
+    quoted_rows = good_rows(2)
+    quoted_rows[0][1] = '"张,三"'
+    quoted = run_load(resource=resource, by=officer, upload=upload(csv_text(quoted_rows), "quoted.csv"))
+    assert plain.status == quoted.status == LoadStatus.SUCCEEDED, quoted.error_message
+    assert len(used) == 1
+    assert "张,三" in {r["name"] for r in tables.select_rows(resource, ["name"])}
+
+
+def test_invalid_utf8_after_the_first_megabyte_is_reported_with_its_line(resource, officer, upload, run_load):
+    row = ",".join(good_rows(1)[0]) + "\n"
+    n = 1024 * 1024 // len(row.encode()) + 10
+    body = (",".join(HEADER) + "\n").encode() + row.encode() * n + b"\xff\xfe,bad\n"
+    load = run_load(resource=resource, by=officer, upload=upload(body))
+    assert load.status == LoadStatus.FAILED
+    assert load.error_code == "datastore.encoding" and f"第 {n + 2} 行" in load.error_message
+    assert tables.select_rows(resource) == []
