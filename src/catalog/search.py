@@ -14,9 +14,13 @@ current by the services through :func:`index_resource` — never through workflo
 
 from __future__ import annotations
 
-from django.db import connection
+import logging
+
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+
+logger = logging.getLogger(__name__)
 
 FTS_TABLE = "catalog_search_fts"
 PG_INDEX = "catalog_search_text_trgm"
@@ -24,18 +28,48 @@ MAX_TERMS = 5
 
 
 def ensure_search_structures(using_connection=None) -> None:
-    """Create the FTS5 table (SQLite) or the pg_trgm extension and index (PostgreSQL)."""
+    """Create the FTS5 table (SQLite) or the pg_trgm extension and index (PostgreSQL).
+
+    Without the right to create the extension (a non-superuser database role), search still
+    works — by sequential scan — and a warning tells the operator what to run.
+    """
     conn = using_connection or connection
-    with conn.cursor() as cursor:
-        if conn.vendor == "sqlite":
-            cursor.execute(
-                f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, tokenize='trigram')"
+    if conn.vendor == "sqlite":
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(
+                    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, tokenize='trigram')"
+                )
+        except DatabaseError:  # SQLite before 3.34 has no trigram tokenizer
+            logger.warning("catalog search: SQLite without FTS5 trigram; searching by substring scan")
+    elif conn.vendor == "postgresql":
+        try:
+            with transaction.atomic(using=conn.alias), conn.cursor() as cursor:
+                cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                cursor.execute(
+                    f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON catalog_resourcesearchdoc "
+                    "USING gin (text gin_trgm_ops)"
+                )
+        except DatabaseError:
+            logger.warning(
+                "catalog search: could not create the pg_trgm index; run as a superuser: "
+                "CREATE EXTENSION pg_trgm; CREATE INDEX %s ON catalog_resourcesearchdoc "
+                "USING gin (text gin_trgm_ops);",
+                PG_INDEX,
             )
-        elif conn.vendor == "postgresql":
-            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON catalog_resourcesearchdoc USING gin (text gin_trgm_ops)"
-            )
+
+
+def fts_available() -> bool:
+    """Whether this SQLite database has the FTS5 trigram table (cached on the connection)."""
+    if connection.vendor != "sqlite":
+        return False
+    cached = getattr(connection, "_gh_catalog_fts", None)
+    if cached is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [FTS_TABLE])
+            cached = cursor.fetchone() is not None
+        connection._gh_catalog_fts = cached
+    return cached
 
 
 def _document(resource) -> tuple[str, str]:
@@ -66,14 +100,14 @@ def index_resource(resource) -> None:
             "text": text,
         },
     )
-    if connection.vendor == "sqlite":
+    if fts_available():
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [resource.pk])
             cursor.execute(f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (%s, %s)", [resource.pk, text])
 
 
 def unindex_resource(resource_id: int) -> None:
-    if connection.vendor == "sqlite":
+    if fts_available():
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [resource_id])
 
@@ -91,7 +125,7 @@ def _fts_phrase(term: str) -> str:
 def match_q(term: str) -> Q:
     """A filter on ``Resource`` for resources whose search text contains ``term``."""
     if connection.vendor == "sqlite":
-        if len(term) >= 3:
+        if len(term) >= 3 and fts_available():
             # The table name is a constant; the user's term is a bound parameter.
             sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
             return Q(pk__in=RawSQL(sql, [_fts_phrase(term)]))  # noqa: S611
@@ -113,7 +147,7 @@ def reindex_all(batch_size: int = 500) -> int:
     from .models import Resource, ResourceSearchDoc
 
     ResourceSearchDoc.objects.all().delete()
-    if connection.vendor == "sqlite":
+    if fts_available():
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {FTS_TABLE}")
     count = 0
@@ -122,7 +156,7 @@ def reindex_all(batch_size: int = 500) -> int:
 
     def flush() -> None:
         ResourceSearchDoc.objects.bulk_create([doc for doc, _ in batch])
-        if connection.vendor == "sqlite":
+        if fts_available():
             with connection.cursor() as cursor:
                 cursor.executemany(
                     f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (%s, %s)",

@@ -154,3 +154,10 @@ def test_bulk_reindex_gives_the_same_results(api, user_b, corpus):
         "户籍人口信息",
         "市场主体登记信息",
     }
+
+
+def test_search_works_without_the_fts_table_substring_scan(api, user_b, corpus, monkeypatch):
+    from catalog import search
+
+    monkeypatch.setattr(search, "fts_available", lambda: False)
+    assert [r["name"] for r in _search(api, user_b, q="人口基本")["results"]] == ["常住人口基本信息"]
