@@ -312,15 +312,17 @@ def _time_sql(connection) -> str:
 
 
 #: Raw row layout of ``_select_sql``: what the chainer and verifier need, then the other hashed
-#: columns as one JSON array text built by the database (one string per row instead of 14 values).
-R_ID, R_SEQ, R_TIME, R_PREV, R_HASH, R_DETAILS, R_ARRAY = range(7)
+#: columns (``ARRAY_COLUMNS``): on SQLite as one JSON array text (one string per row is the cheapest
+#: to fetch there), on PostgreSQL as plain columns (its JSON builders cost more than psycopg's parsing).
+R_ID, R_SEQ, R_PREV, R_HASH, R_DETAILS, R_VALUES = range(6)
 ARRAY_COLUMNS: tuple[str, ...] = tuple(
     c for c in HASH_COLUMNS if c not in {"id", "seq", "details", "prev_hash"}
 )
+_I_TIME_VALUE = ARRAY_COLUMNS.index("occurred_at")
 
 
-def _array_sql(connection) -> str:
-    """``ARRAY_COLUMNS`` as a JSON array (time already canonical, ip as plain address text)."""
+def _values_sql(connection) -> list[str]:
+    """``ARRAY_COLUMNS`` as SQL (time already canonical text, ip as plain address text)."""
     qn = connection.ops.quote_name
     pg = connection.vendor == "postgresql"
     items = []
@@ -331,20 +333,27 @@ def _array_sql(connection) -> str:
             items.append(f"host({qn(column)})")
         else:
             items.append(qn(column))
-    return f"json_build_array({', '.join(items)})::text" if pg else f"json_array({', '.join(items)})"
+    return items if pg else [f"json_array({', '.join(items)})"]
+
+
+def _values_of(connection):
+    """How to get ``ARRAY_COLUMNS`` values back from a raw row."""
+    if connection.vendor == "postgresql":
+        return lambda row: row[R_VALUES:]
+    loads = orjson.loads
+    return lambda row: loads(row[R_VALUES])
 
 
 def _select_sql(connection, where: str, order: str) -> str:
     """Raw SELECT in the ``R_*`` layout; identifiers from the model, values bound by the caller."""
     qn = connection.ops.quote_name
-    cols = [qn("id"), qn("seq"), _time_sql(connection), qn("prev_hash"), qn("hash"), qn("details")]
-    cols.append(_array_sql(connection))
+    cols = [qn("id"), qn("seq"), qn("prev_hash"), qn("hash"), qn("details"), *_values_sql(connection)]
     return f"SELECT {', '.join(cols)} FROM {qn(AuditEvent._meta.db_table)} WHERE {where} ORDER BY {qn(order)}"
 
 
-def _fast_canonical(row: Sequence[Any], seq: int, prev: str) -> bytes:
+def _fast_canonical(values: Sequence[Any], row: Sequence[Any], seq: int, prev: str) -> bytes:
     """``canonical_bytes`` from a raw ``_select_sql`` row, given the event's seq and prev_hash."""
-    doc = dict(zip(ARRAY_COLUMNS, orjson.loads(row[R_ARRAY]), strict=True))
+    doc = dict(zip(ARRAY_COLUMNS, values, strict=True))
     details = row[R_DETAILS]
     doc["details"] = orjson.loads(details) if details else {}
     doc["id"], doc["seq"], doc["prev_hash"] = row[R_ID], seq, prev
@@ -372,6 +381,7 @@ def chain_pending(
     _ensure_state(using)
     run = ChainRun()
     grace = gap_grace()
+    values_of = _values_of(connection)
     batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
@@ -394,7 +404,7 @@ def chain_pending(
                     run.late.append(rid)
                     _mark_late(using, rid)
                 elif rid > expected:
-                    if now_ - _parse_time(row[R_TIME]) < grace:
+                    if now_ - _parse_time(values_of(row)[_I_TIME_VALUE]) < grace:
                         run.waiting_for_id = expected
                         stopped = True
                         break
@@ -423,10 +433,11 @@ def chain_pending(
 def _link(connection, state: AuditChainState, rows: list[tuple]) -> None:
     """Compute seq/prev_hash/hash for ``rows`` and fill them in: one UPDATE per event, once."""
     seq, prev = state.last_seq, state.last_hash
+    values_of = _values_of(connection)
     params = []
     for row in rows:
         seq += 1
-        digest = sm3_hex(_fast_canonical(row, seq, prev))
+        digest = sm3_hex(_fast_canonical(values_of(row), row, seq, prev))
         params.append((seq, prev, digest, row[R_ID]))
         prev = digest
     qn = connection.ops.quote_name
@@ -574,7 +585,7 @@ def _verify_range(using: str, lo: int, hi: int, prev: str | None, chunk: int) ->
     count = 0
     expected, first_prev, first_seq = lo, None, None
     loads, dumps, sort_keys, digest = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS, sm3_hex
-    keys = ARRAY_COLUMNS
+    keys, as_json = ARRAY_COLUMNS, connection.vendor != "postgresql"
     last = lo - 1
     with connection.cursor() as cursor:
         while True:
@@ -582,7 +593,8 @@ def _verify_range(using: str, lo: int, hi: int, prev: str | None, chunk: int) ->
             rows = cursor.fetchall()
             if not rows:
                 break
-            for rid, seq, _time, row_prev, stored, details, array in rows:
+            for row in rows:
+                rid, seq, row_prev, stored, details = row[:5]
                 if first_seq is None:
                     first_seq, first_prev = seq, row_prev
                 if seq != expected:
@@ -590,7 +602,7 @@ def _verify_range(using: str, lo: int, hi: int, prev: str | None, chunk: int) ->
                     prev = None  # the link across a hole cannot be checked
                 if prev is not None and row_prev != prev:
                     problems.append(_relinked(seq, rid))
-                doc = dict(zip(keys, loads(array), strict=True))
+                doc = dict(zip(keys, loads(row[5]) if as_json else row[5:], strict=True))
                 doc["details"] = loads(details) if details else {}
                 doc["id"], doc["seq"], doc["prev_hash"] = rid, seq, row_prev
                 if digest(dumps(doc, option=sort_keys)) != stored:
