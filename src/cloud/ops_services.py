@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -337,10 +337,23 @@ def _table(model: Any) -> str:
 
 
 def copy_points_text(chunks: Iterable[str]) -> int:
-    """PostgreSQL only: stream tab-separated ``series_id\\thour\\tvalue`` lines through COPY into a
-    staging table, then upsert into the point table in one statement. Returns rows upserted.
-    Callers pass each (series_id, hour) once per call (``write_points`` dedupes)."""
+    """PostgreSQL only: load tab-separated ``series_id\thour\tvalue`` lines with COPY. New hours
+    (the usual case: each push brings the latest hour) go straight into the point table inside a
+    savepoint; if any (series, hour) is already stored, that attempt is rolled back and the lines
+    go through a staging table and one upsert instead. Callers pass each (series_id, hour) once
+    per call (``write_points`` dedupes). Returns the rows written."""
+    from psycopg import errors as pg_errors
+
+    chunks = list(chunks)
     point = _table(MetricPoint)
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            with cur.copy(f"COPY {point} (series_id, hour, value) FROM STDIN") as copy:
+                for chunk in chunks:
+                    copy.write(chunk)
+            return max(cur.rowcount, sum(chunk.count("\n") for chunk in chunks))
+    except (IntegrityError, pg_errors.UniqueViolation):
+        pass  # some hours were already stored: upsert below
     with connection.cursor() as cur:
         cur.execute(
             "CREATE TEMP TABLE IF NOT EXISTS cloud_ops_point_stage "
