@@ -32,6 +32,11 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
+def _year(value: Any, default: int) -> int:
+    year = _int(value, default)
+    return year if 2000 <= year <= 2100 else default
+
+
 class PoolDashboardView(LoginRequiredMixin, View):
     """资源池监测: used / allocated / total per kind, the 70 % line and the forecast (center)."""
 
@@ -97,7 +102,7 @@ class PlansView(LoginRequiredMixin, View):
         user, today = request.user, timezone.localdate()
         opens, closes = svc.project_plan_window(today.year)
         is_center = can_review(user)
-        year = _int(request.GET.get("year"), today.year + 1)
+        year = _year(request.GET.get("year"), today.year + 1)
         return render(
             request,
             "cloud/ops/plans.html",
@@ -159,7 +164,7 @@ class SettlementsView(LoginRequiredMixin, View):
 
     def get(self, request):
         today = timezone.localdate()
-        year = _int(request.GET.get("year"), today.year)
+        year = _year(request.GET.get("year"), today.year)
         return render(
             request,
             "cloud/ops/settlements.html",
@@ -172,7 +177,7 @@ class SettlementsView(LoginRequiredMixin, View):
         )
 
     def post(self, request):
-        year = _int(request.POST.get("year"), timezone.localdate().year)
+        year = _year(request.POST.get("year"), timezone.localdate().year)
         try:
             if request.POST.get("action") == "compute":
                 results = svc.settlement_compute(by=request.user, year=year)

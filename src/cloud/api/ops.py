@@ -40,6 +40,13 @@ def _int(value: Any, name: str, default: int | None = None) -> int | None:
         raise Invalid(svc.OpsError.INVALID, _("参数 %(n)s 应为整数。") % {"n": name})
 
 
+def _year(value: Any, default: int | None = None) -> int | None:
+    year = _int(value, "year", default)
+    if year is not None and not 2000 <= year <= 2100:
+        raise Invalid(svc.OpsError.INVALID, _("年度应在 2000 到 2100 之间。"))
+    return year
+
+
 def _valid(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
@@ -251,7 +258,7 @@ class ProjectPlanListApi(APIView):
     def get(self, request):
         qs = sel.project_plan_list(
             user=request.user,
-            year=_int(request.query_params.get("year"), "year"),
+            year=_year(request.query_params.get("year")),
             status=request.query_params.get("status") or None,
         )
         return _paged(self, request, qs, ProjectPlanSerializer)
@@ -277,7 +284,7 @@ class ProjectPlanExportApi(APIView):
     """The approved list of a year as XLSX (center)."""
 
     def get(self, request):
-        year = _int(request.query_params.get("year"), "year")
+        year = _year(request.query_params.get("year"))
         if year is None:
             raise Invalid(svc.OpsError.INVALID, _("请指定年度 year。"))
         content = sel.project_plans_xlsx(user=request.user, year=year)
@@ -290,7 +297,7 @@ class ResourceDemandListApi(APIView):
     serializer_class = ResourceDemandSerializer
 
     def get(self, request):
-        qs = sel.resource_demand_list(user=request.user, year=_int(request.query_params.get("year"), "year"))
+        qs = sel.resource_demand_list(user=request.user, year=_year(request.query_params.get("year")))
         return _paged(self, request, qs, ResourceDemandSerializer)
 
     def post(self, request):
@@ -306,7 +313,7 @@ class ResourceDemandSummaryApi(APIView):
     def get(self, request):
         from django.utils import timezone
 
-        year = _int(request.query_params.get("year"), "year", timezone.localdate().year + 1)
+        year = _year(request.query_params.get("year"), timezone.localdate().year + 1)
         return Response({"year": year, "results": sel.resource_demand_summary(user=request.user, year=year)})
 
 
@@ -314,7 +321,7 @@ class SettlementListApi(APIView):
     serializer_class = SettlementSerializer
 
     def get(self, request):
-        qs = sel.settlement_list(user=request.user, year=_int(request.query_params.get("year"), "year"))
+        qs = sel.settlement_list(user=request.user, year=_year(request.query_params.get("year")))
         return _paged(self, request, qs, SettlementSerializer)
 
 

@@ -141,3 +141,26 @@ def test_periodic_jobs_are_registered_and_run(site):
         getattr(__import__(module, fromlist=[attr]), attr)()
     compute = Allocation.objects.filter(pool__kind=PoolKind.COMPUTE).first().pool
     assert compute.metric_series.filter(metric="total").exists()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_bad_query_parameters_are_400_or_ignored_never_500(site, api):
+    api.force_authenticate(site["center"])
+    for url in (
+        "/api/v1/cloud/ops/settlements/?year=abc",
+        "/api/v1/cloud/ops/settlements/?year=99999999999",
+        "/api/v1/cloud/ops/project-plans/export/",
+        "/api/v1/cloud/ops/resource-demands/summary/?year=1",
+        "/api/v1/cloud/ops/pools/dashboard/?days=abc",
+        "/api/v1/cloud/ops/pools/dashboard/?days=0",
+    ):
+        assert api.get(url).status_code == 400, url
+    center = browser(site["center"])
+    for url in (
+        "/cloud/ops/settlements/?year=99999",
+        "/cloud/ops/plans/?year=x",
+        "/cloud/ops/pools/?days=-1",
+    ):
+        assert center.get(url).status_code == 200, url
+    response = center.post("/cloud/ops/settlements/", {"action": "review", "settlement": "99999999999999"})
+    assert response.status_code == 302
