@@ -611,7 +611,10 @@ def cloud_application_approve(
     application = _lock(application)
     _require_center(by, application.unit_id)
     next_status(application.status, Action.APPROVE)
-    approved = {int(k): v for k, v in (approved or {}).items()}
+    try:
+        approved = {int(k): v for k, v in (approved or {}).items()}
+    except (TypeError, ValueError):
+        raise Invalid(CloudError.INVALID_LINES, _("核定数量须按申请项编号填写。"))
     lines = list(application.lines.filter(is_active=True).select_related("product"))
     unknown = set(approved) - {ln.pk for ln in lines}
     if unknown:

@@ -254,7 +254,7 @@ class ApplicationApproveApi(_ApplicationActionApi):
     def perform(self, application, user, data, request):
         approved = data.get("approved") or {}
         if not isinstance(approved, dict):
-            approved = {}
+            raise Invalid(CloudError.INVALID_LINES, _("核定数量应为 {申请项编号: 数量}。"))
         services.cloud_application_approve(
             application=application, by=user, approved=approved, reasons=data.get("reasons", "")
         )

@@ -327,3 +327,16 @@ def test_list_filters_narrow_within_what_the_caller_may_see(api, catalog):
     assert [a["id"] for a in api.get(f"{BASE}/applications/?unit={mine['unit']}").json()["results"]] == [
         mine["id"]
     ]
+
+
+@pytest.mark.django_db
+def test_malformed_approval_is_a_clear_400(api, catalog):
+    app = _apply(api, owner(), catalog)
+    line = app["lines"][0]["id"]
+    client_for(api, reviewer())
+    api.post(f"{BASE}/applications/{app['id']}/accept/", {}, format="json")
+    for body in [{"approved": {"abc": 1}}, {"approved": {str(line): "很多"}}, {"approved": ["x"]}]:
+        resp = api.post(f"{BASE}/applications/{app['id']}/approve/", body, format="json")
+        assert resp.status_code == 400, resp.content
+        assert resp.json()["error"]["code"] == "cloud.invalid_lines"
+    assert CloudApplication.objects.get(pk=app["id"]).status == ApplicationStatus.ACCEPTED
