@@ -5,6 +5,7 @@ sees its own; the center and oversight auditors see all), and the XLSX / PDF exp
 from __future__ import annotations
 
 import io
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -94,8 +95,9 @@ def linear_forecast(days: list[date], values: list[float], total: float, basis: 
         if reached or slope <= 0:
             return None
         x = (level - intercept) / slope
-        at = days[0] + timedelta(days=max(int(x + 0.999999), xs[-1]))
-        return at if (at - days[-1]).days < 365 * 50 else None
+        if x - xs[-1] > 365 * 50:  # not within 50 years: say "not reached"
+            return None
+        return days[0] + timedelta(days=max(math.ceil(x), xs[-1]))
 
     return Forecast(
         basis,

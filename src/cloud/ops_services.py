@@ -31,6 +31,7 @@ from cloud.models import (
     METRIC_OF_POOL_KIND,
     PERCENT_METRICS,
     Allocation,
+    ApplicationStatus,
     CapacityAlert,
     CloudProduct,
     EfficiencyFlag,
@@ -64,6 +65,13 @@ from core.rules import (
 )
 
 CENTER_STAFF = cloud_services.CENTER_STAFF
+#: C§38 judges systems in production (the trial environment is not "idle").
+LIVE_STATUSES = (
+    ApplicationStatus.PRODUCTION,
+    ApplicationStatus.CHANGE_PENDING,
+    ApplicationStatus.CHANGE_TESTING,
+    ApplicationStatus.TERMINATION_PENDING,
+)
 UNIT_ACTORS = cloud_services.UNIT_ACTORS
 #: Asia/Shanghai has no daylight saving: a local day is ``(hour + 8) // 24``.
 LOCAL_OFFSET_HOURS = 8
@@ -680,7 +688,9 @@ def efficiency_scan(*, now: datetime | None = None) -> dict:
     last = hour_of(now)
     first = last - IDLE_DAYS * 24 + 1
     live = list(
-        ProvisionedResource.objects.filter(released_at__isnull=True).select_related("application", "product")
+        ProvisionedResource.objects.filter(
+            released_at__isnull=True, application__status__in=LIVE_STATUSES
+        ).select_related("application", "product")
     )
     series = defaultdict(dict)
     for sid, resource_id, metric in MetricSeries.objects.filter(

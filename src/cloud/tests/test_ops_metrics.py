@@ -268,3 +268,9 @@ def test_a_big_batch_is_stored_whole_and_a_resend_replaces_it(world):
     used = MetricSeries.objects.get(pool=compute.pool, allocation=None, metric=Metric.POOL_USED_SUM)
     assert MetricPoint.objects.filter(series=used).count() == 1500
     assert MetricPoint.objects.get(series=used, hour=ops_services.hour_of(NOW)).value == pytest.approx(0.04)
+
+
+def test_a_nearly_flat_trend_is_not_given_an_absurd_date():
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(90)]
+    forecast = ops_selectors.linear_forecast(days, [10 + 1e-12 * i for i in range(90)], 100.0, "allocated")
+    assert forecast.reach_70 is None and forecast.reach_100 is None
