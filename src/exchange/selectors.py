@@ -98,8 +98,13 @@ def access_check(
         valid_to__gte=today,
     ).order_by("-id")
     live = [g for g in grants if g.allows_channel(channel)]
-    if api_client is not None:
-        live = [g for g in live if not g.api_client_ids or api_client.pk in g.api_client_ids]
+    # A grant that names systems opens the data to those API clients only — not to a browser
+    # session (api_client None) of any user of the unit.
+    live = [
+        g
+        for g in live
+        if not g.api_client_ids or (api_client is not None and api_client.pk in g.api_client_ids)
+    ]
     if not live:
         raise PermissionDenied(ExchangeError.NO_GRANT, _("本单位没有该资源在此共享方式下的有效授权。"))
     matching = [g for g in live if g.purpose_category == purpose]

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from accounts.authentication import require_scope
 from catalog.models import Resource, ResourceStatus
 from core.errors import DomainError, Invalid, NotFound, PermissionDenied
 from exchange import reading, selectors, services
@@ -212,7 +213,17 @@ def _purpose(request) -> tuple[str, str]:
     return purpose.strip(), detail.strip()
 
 
+#: Token scope each read channel needs (docs/api-guide.md: a token without it gets 403).
+CHANNEL_SCOPES = {
+    "online_query": "exchange.query",
+    "batch_download": "exchange.download",
+    "system_feed": "exchange.feed",
+    "exchange_node": "exchange.feed",
+}
+
+
 def _context(request, code: str, channel: str):
+    require_scope(request, CHANNEL_SCOPES[channel])
     resource = selectors.published_resource_by_code(code)
     purpose, detail = _purpose(request)
     return selectors.access_check(
@@ -301,6 +312,7 @@ class ChangeFeedApi(APIView):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request, code: str):
+        require_scope(request, CHANNEL_SCOPES["system_feed"])
         resource = selectors.published_resource_by_code(code)
         purpose, detail = _purpose(request)
         client = getattr(request, "api_client", None)

@@ -59,8 +59,9 @@ def seeded(db, make_unit, make_user, in_process_requests):
 
     admin = make_user(unit=consumer.unit, roles=[Role.UNIT_ADMIN])
     client = accounts.api_client_create(
-        by=admin, unit=consumer.unit, name="民政核对系统", system_name="低保核对"
-    )
+        by=admin, unit=consumer.unit, name="民政核对系统", system_name="低保核对",
+        scopes=["exchange.query", "exchange.download", "exchange.feed"],
+    )  # fmt: skip
     _token, raw = accounts.api_token_issue(client=client, by=admin)
     return raw
 
