@@ -225,3 +225,16 @@ def test_select_rows_understands_the_exchange_filter_forms(resource, officer, up
         tables.select_rows(resource, ["name"], {"children": "many"})
     with pytest.raises(Invalid):
         tables.select_rows(resource, ["nope"])
+
+
+def test_key_indexes_exist_after_a_first_load_into_an_empty_table(resource, officer, upload, run_load):
+    from django.db import connection
+
+    run_load(resource=resource, by=officer, upload=upload(csv_text(rows(3))), mode="upsert")
+    name = tables.table_name(resource.pk)
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, name)
+    key = constraints[f"{name}_key"]
+    assert key["unique"] and key["columns"] == ["_gh_key_hash"]
+    key_item = resource.items.get(is_key=True)
+    assert constraints[f"{name}_c_{key_item.pk}"]["columns"] == [f"c_{key_item.pk}"]
