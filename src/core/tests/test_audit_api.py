@@ -25,10 +25,10 @@ def auditor(make_user, make_unit):
 
 
 @pytest.fixture
-def trail(make_user):
+def trail(make_user, make_unit):
     """A small trail: two units, two actors, reads with purpose, across two days."""
     alice = make_user(roles=[Role.DATA_OFFICER])
-    bob = make_user(roles=[Role.UNIT_USER])
+    bob = make_user(roles=[Role.UNIT_USER], unit=make_unit(name="芙蓉区市场监督管理局"))
     with time_machine.travel(T0, tick=False):
         audit.record(actor=alice, action="catalog.resource.publish", target=alice.unit, details={"v": 1})
         audit.record(
@@ -129,6 +129,8 @@ def test_filters_by_actor_unit_action_target_purpose_and_time(api, auditor, trai
     assert len(_ids(api.get(LIST, {"actor": alice.pk}))) == 2
     assert len(_ids(api.get(LIST, {"actor_name": bob.username}))) == 2
     assert len(_ids(api.get(LIST, {"unit": bob.unit_id}))) == 2
+    assert len(_ids(api.get(LIST, {"unit_name": "市场监督"}))) == 2
+    assert _ids(api.get(LIST, {"target": "HYPERLINK"})) == ["catalog.resource.update"]
     assert _ids(api.get(LIST, {"action": "exchange.download"})) == ["exchange.download.read"]
     assert _ids(api.get(LIST, {"target_type": "catalog.resource", "target_id": "7"})) == [
         "exchange.query.read"
