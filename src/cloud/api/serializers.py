@@ -331,14 +331,12 @@ class ActionInputSerializer(serializers.Serializer):
     reasons = serializers.CharField(
         required=False, allow_blank=True, help_text="return / reject / refuse: required"
     )
-    approved = serializers.DictField(
-        child=serializers.IntegerField(), required=False, help_text="approve: {line id: approved quantity}"
-    )
+    approved = serializers.JSONField(required=False, help_text="approve: {line id: approved quantity}")
     passed = serializers.BooleanField(required=False, help_text="test")
     performance = serializers.CharField(required=False, allow_blank=True, help_text="test")
     security = serializers.CharField(required=False, allow_blank=True, help_text="test")
-    lines = LineInputSerializer(
-        many=True, required=False, help_text="resubmit / change: the full configuration"
+    lines = serializers.JSONField(
+        required=False, help_text="resubmit / change: the full configuration, [{product, quantity}]"
     )
     reason = serializers.CharField(required=False, allow_blank=True, help_text="change")
     construction_plan = serializers.CharField(required=False, allow_blank=True)

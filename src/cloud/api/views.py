@@ -39,6 +39,14 @@ def _require_unit_actor(user) -> None:
         raise PermissionDenied(CloudError.NOT_ALLOWED, _("只有系统负责人或单位管理员可以办理。"))
 
 
+def _text(data, key: str) -> str:
+    """A text field of the body; numbers become text, lists and objects are a clear 400."""
+    value = data.get(key, "")
+    return s.serializers.CharField(allow_blank=True, trim_whitespace=False).run_validation(
+        "" if value is None else value
+    )
+
+
 def _bool(value: Any) -> bool:
     return str(value).lower() in {"1", "true", "yes", "on"}
 
@@ -81,7 +89,7 @@ class PoolDetailApi(APIView):
         pool = get_object_or_404(ResourcePool, pk=pk)
         total = s.serializers.IntegerField(min_value=1).run_validation(request.data.get("total"))
         pool = services.resource_pool_resize(
-            pool=pool, by=request.user, total=total, note=request.data.get("note", "")
+            pool=pool, by=request.user, total=total, note=_text(request.data, "note")
         )
         capacity = next(p for p in selectors.pool_capacity_list(user=request.user) if p.pool.pk == pool.pk)
         return Response(s.PoolCapacitySerializer(capacity).data)
@@ -175,7 +183,7 @@ class ApplicationAttachApi(APIView):
             by=request.user,
             upload=upload,
             filename=upload.name,
-            kind=request.data.get("kind") or "other",
+            kind=_text(request.data, "kind") or "other",
         )
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
@@ -222,7 +230,7 @@ class _ApplicationActionApi(APIView):
     @extend_schema(request=s.ActionInputSerializer, responses=s.ApplicationSerializer)
     def post(self, request, pk: int):
         application = selectors.cloud_application_get(user=request.user, pk=pk)
-        self.perform(application, request.user, request.data, request)
+        self.perform(application, request.user, _valid(s.ActionInputSerializer, request.data), request)
         application.refresh_from_db()
         return Response(s.ApplicationSerializer(application).data)
 
@@ -240,12 +248,14 @@ class ApplicationReturnApi(_ApplicationActionApi):
 class ApplicationResubmitApi(_ApplicationActionApi):
     def perform(self, application, user, data, request):
         lines = data.get("lines")
+        if lines is not None and not isinstance(lines, list):
+            raise Invalid(CloudError.INVALID_LINES, _("资源需求应为 [{product, quantity}] 列表。"))
         services.cloud_application_resubmit(
             application=application,
             by=user,
             construction_plan=data.get("construction_plan"),
             self_test_report=data.get("self_test_report"),
-            lines=lines if isinstance(lines, list) else None,
+            lines=lines,
             note=data.get("note", ""),
         )
 
@@ -430,7 +440,7 @@ class ExemptionDecideApi(APIView):
             exemption=exemption,
             by=request.user,
             approve=_bool(request.data.get("approve")),
-            note=request.data.get("note", ""),
+            note=_text(request.data, "note"),
         )
         return Response(s.ExemptionSerializer(exemption).data)
 
@@ -473,6 +483,6 @@ class MigrationRetiredListApi(APIView):
     def post(self, request, pk: int):
         plan = selectors.migration_get(user=request.user, pk=pk)
         plan = services.migration_submit_retired_list(
-            plan=plan, by=request.user, resource_list=request.data.get("resource_list", "")
+            plan=plan, by=request.user, resource_list=_text(request.data, "resource_list")
         )
         return Response(s.MigrationSerializer(plan).data)

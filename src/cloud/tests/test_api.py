@@ -340,3 +340,26 @@ def test_malformed_approval_is_a_clear_400(api, catalog):
         assert resp.status_code == 400, resp.content
         assert resp.json()["error"]["code"] == "cloud.invalid_lines"
     assert CloudApplication.objects.get(pk=app["id"]).status == ApplicationStatus.ACCEPTED
+
+
+@pytest.mark.django_db
+def test_wrongly_typed_bodies_are_400_never_500(api, catalog):
+    unit_user = owner()
+    app = _apply(api, unit_user, catalog)
+    client_for(api, reviewer())
+    resp = api.post(f"{BASE}/applications/{app['id']}/return/", {"reasons": ["列表"]}, format="json")
+    assert resp.status_code == 400
+    resp = api.post(f"{BASE}/applications/{app['id']}/return/", {"reasons": 12345}, format="json")
+    assert resp.status_code == 200 and resp.json()["review_reasons"] == "12345"
+    client_for(api, unit_user)
+    for body in [
+        {"construction_plan": {"a": 1}},
+        {"lines": "host"},
+        {"lines": [{"product": "x", "quantity": 1}]},
+    ]:
+        resp = api.post(f"{BASE}/applications/{app['id']}/resubmit/", body, format="json")
+        assert resp.status_code == 400, resp.content
+    resp = api.post(
+        f"{BASE}/applications/{app['id']}/terminate/", {"backup_confirmed": "也许"}, format="json"
+    )
+    assert resp.status_code == 400
