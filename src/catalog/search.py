@@ -139,6 +139,14 @@ def match_q(term: str) -> Q:
     return Q(search_doc__text__contains=term)
 
 
+def doc_match_q(term: str) -> Q:
+    """The same match as :func:`match_q`, as a filter on ``ResourceSearchDoc``."""
+    if connection.vendor == "sqlite" and len(term) >= 3 and fts_available():
+        sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"
+        return Q(resource_id__in=RawSQL(sql, [_fts_phrase(term)]))  # noqa: S611
+    return Q(text__contains=term)
+
+
 def reindex_all(batch_size: int = 500) -> int:
     """Rebuild the whole index in bulk (after a restore or a bulk load); returns the count.
 
