@@ -21,6 +21,8 @@ from core.errors import NotFound
 from core.navigation import NavItem, register
 
 PAGE_SIZE = 50
+#: Filters shown first; the id-based ones sit under "更多条件".
+PRIMARY_FIELDS = ("actor_name", "unit_name", "action", "target", "purpose", "since", "until")
 
 register(
     NavItem(_("审计记录"), "core:audit-list", visible=audit.can_read_audit, group=_("安全与审计"), order=700)
@@ -58,10 +60,14 @@ class AuditEventListView(_AuditReaderMixin, View):
                 action="core.audit.read",
                 details={"filters": used, "returned": len(events), "page": "ui"},
             )
+        for key in [k for k, v in params.items() if v == ""]:
+            params.pop(key)
         query = params.urlencode()
         context = {
             "crumbs": [(_("审计记录"), None)],
             "filter": fs,
+            "primary_fields": PRIMARY_FIELDS,
+            "more_used": any(k not in PRIMARY_FIELDS for k in params),
             "events": events,
             "has_next": has_next,
             "next_before": events[-1].pk if events else None,
