@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
@@ -163,10 +164,14 @@ def resource_search_page(
         qs = resource_search(user=user, query=query, queryset=base, sort=sort).values_list(*FACET_COLUMNS)
     # Ids and codes need no conversion: read them with the DB cursor, a third cheaper per row
     # than the ORM iterator when a broad query matches thousands of resources.
-    sql, params = qs.query.sql_with_params()
-    with connections[qs.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # e.g. an empty queryset: nothing can match
+        rows = []
+    else:
+        with connections[qs.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
     ids = [r[0] for r in rows]
     facets = _facet_counts(rows)
     paginator = Paginator(ids, page_size)

@@ -161,3 +161,12 @@ def test_search_works_without_the_fts_table_substring_scan(api, user_b, corpus, 
 
     monkeypatch.setattr(search, "fts_available", lambda: False)
     assert [r["name"] for r in _search(api, user_b, q="人口基本")["results"]] == ["常住人口基本信息"]
+
+
+def test_invalid_filter_value_is_a_clear_error_not_a_crash(api, client, user_b, corpus):
+    api.force_authenticate(user_b)
+    resp = api.get(API, {"q": "人口", "sharing_type": "secret"})
+    assert resp.status_code == 400
+    client.force_login(user_b)
+    assert client.get("/catalog/", {"q": "人口", "sharing_type": "secret"}).status_code == 200
+    assert client.get("/catalog/", {"sharing_type": "secret"}).status_code == 200
