@@ -207,3 +207,13 @@ def test_submitted_resource_page_shows_the_review_deadline_s15(client, officer_a
     services.resource_secrecy_confirm(resource=resource, by=officer_a, no_state_secrets=True)
     client.force_login(reviewer)
     assert "中心审核时限" in client.get(f"/catalog/resources/{resource.pk}/").content.decode()
+
+
+def test_demand_page_shows_answer_deadline_and_answer_form_s11(client, officer_a, officer_b):
+    demand = services.demand_create(by=officer_b, target=officer_a.unit, title="需要人口信息", purpose="reference")
+    client.force_login(officer_a)
+    page = client.get(f"/catalog/demands/{demand.pk}/").content.decode()
+    assert "答复时限" in page and "不予满足" in page
+    client.post(f"/catalog/demands/{demand.pk}/", {"action": "refuse", "answer": "不属于本单位职责"})
+    demand.refresh_from_db()
+    assert demand.status == "refused"
