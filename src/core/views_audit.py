@@ -12,10 +12,11 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
-from core import audit
+from core import audit, dashboard
 from core.api.audit import AuditEventFilterSet
 from core.errors import NotFound
 from core.navigation import NavItem, register
@@ -24,9 +25,47 @@ PAGE_SIZE = 50
 #: Filters shown first; the id-based ones sit under "更多条件".
 PRIMARY_FIELDS = ("actor_name", "unit_name", "action", "target", "purpose", "since", "until")
 
+#: An unchained event older than this means the chainer is not running (it runs every few seconds).
+CHAINER_STALE_SECONDS = 120
+
 register(
     NavItem(_("审计记录"), "core:audit-list", visible=audit.can_read_audit, group=_("安全与审计"), order=700)
 )
+
+
+@dashboard.register
+def audit_chain_panel(user) -> list[dict]:
+    """For auditors, the audit admin and the security admin: a broken chain or a stalled chainer.
+    Nothing when all is well (a panel nobody has to act on is noise)."""
+    from accounts.roles import Role
+
+    reader = audit.can_read_audit(user)
+    if not (reader or (user.is_authenticated and user.has_role(Role.SEC_ADMIN))):
+        return []
+    status = audit.chain_status()
+    url = reverse("core:audit-list") if reader else ""
+    items = []
+    if status.verified_ok is False:
+        items.append(
+            {"label": _("审计链校验失败"), "note": status.verified_message, "level": "danger", "url": url}
+        )
+    age = status.pending_age_seconds
+    if age is not None and age > CHAINER_STALE_SECONDS:
+        oldest = timezone.localtime(status.oldest_pending_at).strftime("%Y-%m-%d %H:%M:%S")
+        items.append(
+            {
+                "label": _("审计链接程序可能未运行"),
+                "note": _("%(n)s 条事件待链接，最早 %(t)s") % {"n": status.pending, "t": oldest},
+                "level": "warning",
+                "url": url,
+            }
+        )
+    if not items:
+        return []
+    level = "danger" if status.verified_ok is False else "warning"
+    return [
+        {"title": _("审计链"), "count": len(items), "level": level, "items": items, "url": url, "order": 5}
+    ]
 
 
 class _AuditReaderMixin(LoginRequiredMixin):

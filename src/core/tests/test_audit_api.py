@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -312,3 +312,36 @@ def test_django_admin_is_read_only_for_the_trail(rf, auditor):
     assert not model_admin.has_add_permission(request)
     assert not model_admin.has_change_permission(request)
     assert not model_admin.has_delete_permission(request)
+
+
+@pytest.mark.django_db
+def test_dashboard_alerts_security_admin_and_auditor_to_a_broken_chain(
+    client, auditor, make_user, center, trail
+):
+    from django.db import connection
+
+    from core.audit_db import drop_triggers
+
+    sec_admin = make_user(roles=[Role.SEC_ADMIN], unit=center)
+    client.force_login(sec_admin)
+    assert "审计链校验失败" not in client.get("/").content.decode()
+    audit.chain_pending()
+    drop_triggers()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE core_auditevent SET purpose = 'x' WHERE seq = 2")
+    audit.verify_chain(notify_on_failure=False)
+    assert "审计链校验失败" in client.get("/").content.decode()
+    client.force_login(auditor)
+    html = client.get("/").content.decode()
+    assert "审计链校验失败" in html and reverse("core:audit-list") in html
+    client.force_login(make_user(roles=[Role.SYS_ADMIN], unit=center))
+    assert "审计链校验失败" not in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_dashboard_warns_when_events_wait_too_long_for_the_chainer(client, auditor, trail):
+    client.force_login(auditor)
+    with time_machine.travel(T0 + timedelta(days=1)):
+        assert "审计链接程序可能未运行" in client.get("/").content.decode()
+    audit.chain_pending()
+    assert "审计链接程序可能未运行" not in client.get("/").content.decode()
