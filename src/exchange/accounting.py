@@ -13,9 +13,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.models import IdentifierKind
 from core import audit
 from core.models import AuditEvent
 
+from .masking import mask_generic, mask_id_card, masker_for
 from .models import RecordAccess, UsageDaily
 from .selectors import AccessContext
 
@@ -38,6 +40,26 @@ def identifier_columns(ctx: AccessContext) -> list[str]:
     return [i.code for i in ctx.items if i.is_key or i.identifier_kind]
 
 
+def _filters_for_log(ctx: AccessContext, filters: dict | None) -> dict:
+    """The caller's filters as the audit log keeps them: values typed for 身份证号 and for masked
+    items are stored masked, never raw (issue 7: no raw identifiers in the log)."""
+    hide = {}
+    for i in ctx.items:
+        if i.identifier_kind == IdentifierKind.ID_CARD:
+            hide[i.code] = mask_id_card
+        elif i.code in ctx.maskers:
+            hide[i.code] = masker_for(i) or mask_generic
+
+    def masked(code, value):
+        if isinstance(value, list):
+            return [masked(code, v) for v in value]
+        if isinstance(value, dict):
+            return {k: masked(code, v) for k, v in value.items()}
+        return hide[code](str(value)) if code in hide and value not in (None, "") else value
+
+    return {code: masked(code, value) for code, value in (filters or {}).items()}
+
+
 def record_read(
     *,
     ctx: AccessContext,
@@ -58,7 +80,7 @@ def record_read(
         "channel": channel,
         "items": [i.code for i in ctx.items],
         "rows": row_count,
-        "filters": filters or {},
+        "filters": _filters_for_log(ctx, filters),
         "purpose_detail": ctx.purpose_detail,
         "masked": sorted(ctx.maskers),
     }
@@ -85,6 +107,42 @@ def record_read(
             ]
         )
     _count_usage(ctx, user.unit_id, channel, row_count, timezone.localdate())
+    return event
+
+
+def record_download_end(
+    *, ctx: AccessContext, user, download_id: str, rows: int, complete: bool, api_client=None, request=None
+) -> AuditEvent:
+    """The end of a batch download: how many rows it actually sent (the start event, written
+    before streaming, cannot know). Counted in the day's rows, not as another call."""
+    with transaction.atomic():
+        event = audit.record(
+            action="exchange.read.download.end",
+            actor=user,
+            api_client=api_client,
+            unit=user.unit,
+            target=ctx.resource,
+            purpose=ctx.purpose_category,
+            details={
+                "grant": ctx.grant.pk,
+                "resource": ctx.resource.code,
+                "channel": "batch_download",
+                "items": [i.code for i in ctx.items],
+                "rows": rows,
+                "complete": complete,
+                "download_id": download_id,
+                "purpose_detail": ctx.purpose_detail,
+                "masked": sorted(ctx.maskers),
+            },
+            request=request,
+        )
+        UsageDaily.objects.filter(
+            day=timezone.localdate(),
+            resource_id=ctx.resource.pk,
+            consumer_id=user.unit_id,
+            purpose_category=ctx.purpose_category,
+            channel="batch_download",
+        ).update(rows=F("rows") + rows)
     return event
 
 

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -24,7 +24,7 @@ from catalog.models import DataType
 from core.errors import Invalid, PermissionDenied, RateLimited
 from datastore import tables
 
-from .accounting import identifier_columns, record_read
+from .accounting import identifier_columns, record_download_end, record_read
 from .errors import ExchangeError
 from .masking import mask_row
 from .models import UsageDaily
@@ -32,7 +32,11 @@ from .selectors import AccessContext
 
 MAX_PAGE = 500
 DOWNLOAD_CHUNK = 5000
+MAX_FEED_PAGE = 1000
 RESERVED_PARAMS = {"purpose", "purpose_detail", "after", "limit", "format", "since", "page_size"}
+#: Integers the databases can compare (bigint); decimal exponents PostgreSQL's numeric accepts.
+INT64 = 2**63
+MAX_DECIMAL_EXPONENT = 1000
 
 
 def _jsonable(v: Any) -> Any:
@@ -43,6 +47,25 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, Decimal):
         return str(v)
     return v
+
+
+def _check_value(item, value: str) -> str:
+    """Refuse what the databases cannot compare (NUL bytes; integers beyond bigint; decimals beyond
+    numeric) with a clear 400 instead of a database error (DESIGN rule 5)."""
+    if "\x00" in value:
+        raise Invalid(ExchangeError.BAD_FILTER, _("查询值不能包含空字符（NUL）。"))
+    text = value.strip()
+    try:
+        if item.data_type == DataType.INTEGER:
+            if not -INT64 <= int(text) < INT64:
+                raise Invalid(ExchangeError.BAD_FILTER, _("查询值超出整数范围：%(k)s") % {"k": item.code})
+        elif item.data_type == DataType.DECIMAL:
+            number = Decimal(text)
+            if number.is_finite() and abs(number.adjusted()) > MAX_DECIMAL_EXPONENT:
+                raise Invalid(ExchangeError.BAD_FILTER, _("查询值超出数值范围：%(k)s") % {"k": item.code})
+    except (ValueError, InvalidOperation):
+        pass  # not a number at all: the data store's reading of the value says so clearly
+    return value
 
 
 def parse_filters(ctx: AccessContext, params: dict[str, str]) -> dict[str, Any]:
@@ -59,9 +82,9 @@ def parse_filters(ctx: AccessContext, params: dict[str, str]) -> dict[str, Any]:
             raise Invalid(ExchangeError.BAD_FILTER, _("只能按已授权的信息项查询：%(k)s") % {"k": key})
         raw = str(raw)[:2000]
         if op == "":
-            filters[code] = raw
+            filters[code] = _check_value(item, raw)
         elif op == "in":
-            values = [v for v in raw.split(",") if v != ""]
+            values = [_check_value(item, v) for v in raw.split(",") if v != ""]
             if not values or len(values) > 100:
                 raise Invalid(ExchangeError.BAD_FILTER, _("in 条件须有 1 到 100 个取值。"))
             filters[code] = values
@@ -70,6 +93,12 @@ def parse_filters(ctx: AccessContext, params: dict[str, str]) -> dict[str, Any]:
                 raise Invalid(
                     ExchangeError.BAD_FILTER, _("范围条件只能用于日期或数值信息项：%(k)s") % {"k": code}
                 )
+            if code in ctx.maskers:  # a range would find the masked value back in a few calls
+                raise Invalid(
+                    ExchangeError.BAD_FILTER,
+                    _("脱敏信息项不能使用范围条件（可按完整取值查询）：%(k)s") % {"k": code},
+                )
+            _check_value(item, raw)
             rng = filters.setdefault(code, {})
             if not isinstance(rng, dict):
                 raise Invalid(ExchangeError.BAD_FILTER, _("同一信息项不能同时使用等值和范围条件。"))
@@ -126,6 +155,8 @@ def online_query(
         after = int(params["after"]) if params.get("after") else None
     except ValueError:
         raise Invalid(ExchangeError.BAD_FILTER, _("after 和 limit 须为整数。"))
+    if after is not None and not -INT64 <= after < INT64:
+        raise Invalid(ExchangeError.BAD_FILTER, _("after 超出范围。"))
     merged = _with_row_filter(ctx, filters)
     codes = [i.code for i in ctx.items]
     raw = [] if merged is None else tables.select_rows(ctx.resource, codes, merged, after, limit + 1)
@@ -189,19 +220,24 @@ def start_download(
     limit_rows = ctx.grant.download_limit_rows
 
     def chunks() -> Iterator[list[dict]]:
-        if merged is None:
-            return
-        after, sent = None, 0
+        after, sent, complete = None, 0, False
         codes = [i.code for i in ctx.items]
-        while sent < limit_rows:
-            rows = tables.select_rows(
-                ctx.resource, codes, merged, after, min(DOWNLOAD_CHUNK, limit_rows - sent)
-            )
-            if not rows:
-                return
-            after = rows[-1]["_gh_row_id"]
-            sent += len(rows)
-            yield _present(ctx, rows)
+        try:
+            while merged is not None and sent < limit_rows:
+                rows = tables.select_rows(
+                    ctx.resource, codes, merged, after, min(DOWNLOAD_CHUNK, limit_rows - sent)
+                )
+                if not rows:
+                    break
+                after = rows[-1]["_gh_row_id"]
+                sent += len(rows)
+                yield _present(ctx, rows)
+            complete = True
+        finally:  # the rows actually sent are known only now: audit them (S§35)
+            record_download_end(
+                ctx=ctx, user=user, download_id=download_id, rows=sent, complete=complete,
+                api_client=api_client, request=request,
+            )  # fmt: skip
 
     header = [i.code for i in ctx.items]
     labels = [i.name for i in ctx.items]
@@ -237,15 +273,27 @@ def _stream_xlsx(download_id, header, labels, chunks) -> Iterator[bytes]:
     import tempfile
 
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     wb = Workbook(write_only=True)
     wb.properties.identifier = download_id
     wb.properties.title = f"GovHub download {download_id}"
     ws = wb.create_sheet("data")
+
+    def cell(value):
+        """Text stays text: a value starting with ``=`` is not a formula in the consumer's Excel,
+        and control characters a worksheet cannot hold are dropped instead of breaking the file."""
+        if not isinstance(value, str):
+            return value
+        c = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+        c.data_type = "s"
+        return c
+
     ws.append([f"{lab}({code})" for lab, code in zip(labels, header, strict=True)])
     for rows in chunks:
         for r in rows:
-            ws.append([r[c] for c in header])
+            ws.append([cell(r[c]) for c in header])
     with tempfile.TemporaryFile() as tmp:
         wb.save(tmp)
         tmp.seek(0)
@@ -261,7 +309,8 @@ def change_feed(
 
     A row-filtered grant never learns about rows outside its filter through the log: changes of
     such rows, and deletions (whose values are gone), are left out for it."""
-    entries = tables.changes_since(ctx.resource, after=since, limit=max(1, min(limit, 1000)))
+    limit = max(1, min(limit, MAX_FEED_PAGE))
+    entries = tables.changes_since(ctx.resource, after=since, limit=limit)
     live_ids = [e.row_id for e in entries if e.op != "delete"]
     codes = [i.code for i in ctx.items]
     rows_by_id: dict[int, dict] = {}

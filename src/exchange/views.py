@@ -17,6 +17,16 @@ from exchange.forms import AccessRequestForm, DecideForm, ObtainForm, OpinionFor
 from exchange.permissions import can_answer_as_provider, can_manage_grant, can_request_access, is_center_staff
 
 
+class NoNulMixin:
+    """NUL bytes in the address or query are a clear 400 page, not a database error on PostgreSQL."""
+
+    def dispatch(self, request, *args, **kwargs):
+        from exchange.api.views import refuse_nul
+
+        refuse_nul(request, kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+
 def _published(code: str) -> Resource:
     res = (
         Resource.objects.filter(code=code, status=ResourceStatus.PUBLISHED).select_related("provider").first()
@@ -30,7 +40,7 @@ def _page(request, qs, per=25):
     return Paginator(qs, per).get_page(request.GET.get("page"))
 
 
-class GrantListView(LoginRequiredMixin, View):
+class GrantListView(LoginRequiredMixin, NoNulMixin, View):
     """ "我的授权" (consumer), "谁在使用我的数据" (provider), all grants (center)."""
 
     def get(self, request):
@@ -50,7 +60,7 @@ class GrantListView(LoginRequiredMixin, View):
         )
 
 
-class GrantDetailView(LoginRequiredMixin, View):
+class GrantDetailView(LoginRequiredMixin, NoNulMixin, View):
     def get(self, request, pk: int):
         grant = selectors.grant_get(user=request.user, pk=pk)
         return render(
@@ -79,7 +89,7 @@ class GrantDetailView(LoginRequiredMixin, View):
         return redirect("exchange:grant-detail", pk=pk)
 
 
-class AccessApplyView(LoginRequiredMixin, View):
+class AccessApplyView(LoginRequiredMixin, NoNulMixin, View):
     """One page for both sharing types: unconditional → grant at once; conditional → request."""
 
     def _ctx(self, resource, form):
@@ -127,7 +137,7 @@ class AccessApplyView(LoginRequiredMixin, View):
         return render(request, "exchange/apply.html", self._ctx(resource, form), status=400)
 
 
-class AccessRequestListView(LoginRequiredMixin, View):
+class AccessRequestListView(LoginRequiredMixin, NoNulMixin, View):
     def get(self, request):
         qs = selectors.access_request_list(user=request.user)
         if request.GET.get("status"):
@@ -135,7 +145,7 @@ class AccessRequestListView(LoginRequiredMixin, View):
         return render(request, "exchange/request_list.html", {"page": _page(request, qs)})
 
 
-class AccessRequestDetailView(LoginRequiredMixin, View):
+class AccessRequestDetailView(LoginRequiredMixin, NoNulMixin, View):
     def _render(self, request, req, opinion_form=None, decide_form=None, status=200):
         user = request.user
         return render(
@@ -183,7 +193,7 @@ class AccessRequestDetailView(LoginRequiredMixin, View):
         return self._render(request, req, decide_form=form, status=400)
 
 
-class UsageView(LoginRequiredMixin, View):
+class UsageView(LoginRequiredMixin, NoNulMixin, View):
     """共享使用统计 with a chart (S§38 input): center, auditors, and providers for their own data."""
 
     DAYS = (7, 30, 90, 365)
@@ -235,7 +245,7 @@ class UsageView(LoginRequiredMixin, View):
         )
 
 
-class WhoAccessedView(LoginRequiredMixin, View):
+class WhoAccessedView(LoginRequiredMixin, NoNulMixin, View):
     """记录访问追溯 for auditors (S§35)."""
 
     def get(self, request):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Q
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
@@ -25,6 +26,23 @@ from exchange.permissions import can_read_usage
 from . import serializers as s
 
 
+def refuse_nul(request, kwargs) -> None:
+    """PostgreSQL cannot compare text with NUL bytes: refuse them with a clear 400 (DESIGN rule 5)
+    rather than a database error, the same on SQLite."""
+    values = [*kwargs.values(), *request.GET.keys()]
+    values += [v for key in request.GET for v in request.GET.getlist(key)]
+    if any("\x00" in str(v) for v in values):
+        raise Invalid(ExchangeError.BAD_FILTER, _("请求参数不能包含空字符（NUL）。"))
+
+
+class NoNulMixin:
+    """After authentication and permissions (anonymous still gets 401), refuse NUL bytes."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        refuse_nul(request, kwargs)
+
+
 def _resource_by_code(code: str) -> Resource:
     res = Resource.objects.filter(code=code, status=ResourceStatus.PUBLISHED).first()
     if res is None:
@@ -32,7 +50,7 @@ def _resource_by_code(code: str) -> Resource:
     return res
 
 
-class GrantListApi(generics.ListAPIView):
+class GrantListApi(NoNulMixin, generics.ListAPIView):
     """我的授权 / 谁在使用我的数据 / 全部授权（中心）."""
 
     serializer_class = s.GrantSerializer
@@ -51,13 +69,13 @@ class GrantListApi(generics.ListAPIView):
         return qs
 
 
-class GrantDetailApi(APIView):
+class GrantDetailApi(NoNulMixin, APIView):
     @extend_schema(responses=s.GrantSerializer)
     def get(self, request, pk: int):
         return Response(s.GrantSerializer(selectors.grant_get(user=request.user, pk=pk)).data)
 
 
-class GrantObtainApi(APIView):
+class GrantObtainApi(NoNulMixin, APIView):
     """Unconditional sharing: obtain a grant directly (S§29)."""
 
     @extend_schema(request=s.ObtainSerializer, responses={201: s.GrantSerializer})
@@ -71,7 +89,7 @@ class GrantObtainApi(APIView):
         return Response(s.GrantSerializer(grant).data, status=201)
 
 
-class _GrantActionApi(APIView):
+class _GrantActionApi(NoNulMixin, APIView):
     serializer_class = s.ReasonSerializer
     service = None
 
@@ -125,7 +143,7 @@ class GrantRenewApi(_GrantActionApi):
         return super().post(request, pk)
 
 
-class AccessRequestListApi(generics.ListAPIView):
+class AccessRequestListApi(NoNulMixin, generics.ListAPIView):
     """GET: requests I made, requests on my resources, all (center). POST: apply (conditional)."""
 
     serializer_class = s.AccessRequestSerializer
@@ -150,7 +168,7 @@ class AccessRequestListApi(generics.ListAPIView):
         return Response(s.AccessRequestSerializer(req).data, status=201)
 
 
-class AccessRequestDetailApi(APIView):
+class AccessRequestDetailApi(NoNulMixin, APIView):
     @extend_schema(responses=s.AccessRequestSerializer)
     def get(self, request, pk: int):
         return Response(
@@ -158,7 +176,7 @@ class AccessRequestDetailApi(APIView):
         )
 
 
-class AccessRequestOpinionApi(APIView):
+class AccessRequestOpinionApi(NoNulMixin, APIView):
     @extend_schema(request=s.OpinionSerializer, responses=s.AccessRequestSerializer)
     def post(self, request, pk: int):
         req: AccessRequest = selectors.access_request_get(user=request.user, pk=pk)
@@ -170,7 +188,7 @@ class AccessRequestOpinionApi(APIView):
         return Response(s.AccessRequestSerializer(req).data)
 
 
-class AccessRequestDecideApi(APIView):
+class AccessRequestDecideApi(NoNulMixin, APIView):
     @extend_schema(request=s.DecideSerializer, responses=s.AccessRequestSerializer)
     def post(self, request, pk: int):
         req = selectors.access_request_get(user=request.user, pk=pk)
@@ -236,7 +254,7 @@ def _context(request, code: str, channel: str):
     )
 
 
-class RecordQueryApi(APIView):
+class RecordQueryApi(NoNulMixin, APIView):
     """联机查询: ``GET /api/v1/exchange/<code>/records?<item>=…&<item>__in=a,b&<item>__gte=…``
     with ``X-Purpose``. Returns granted items only, masked per sensitivity; keyset ``after``."""
 
@@ -263,7 +281,7 @@ class _FileFormatNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class DownloadApi(APIView):
+class DownloadApi(NoNulMixin, APIView):
     """部门批量下载: streams CSV / JSONL / XLSX of the granted slice."""
 
     throttle_classes = [ClientRateThrottle]
@@ -298,7 +316,7 @@ class DownloadApi(APIView):
         return resp
 
 
-class ChangeFeedApi(APIView):
+class ChangeFeedApi(NoNulMixin, APIView):
     """系统对接 / 前置机: ``GET /api/v1/exchange/<code>/changes?since=<cursor>``."""
 
     throttle_classes = [ClientRateThrottle]
@@ -346,7 +364,7 @@ class ChangeFeedApi(APIView):
         )
 
 
-class WhoAccessedApi(APIView):
+class WhoAccessedApi(NoNulMixin, APIView):
     """ "谁访问了这条记录": auditors enter an identifier and see every unit, purpose and time
     that returned it (S§35). Reading this is itself audited."""
 
@@ -386,7 +404,7 @@ class WhoAccessedApi(APIView):
         )
 
 
-class UsageApi(APIView):
+class UsageApi(NoNulMixin, APIView):
     """Usage statistics per resource / consumer / purpose / day (S§38 input)."""
 
     @extend_schema(
@@ -424,7 +442,7 @@ class UsageApi(APIView):
         return Response({"results": [{**r, "day": r["day"].isoformat()} for r in rows]})
 
 
-class WebhookCreateApi(APIView):
+class WebhookCreateApi(NoNulMixin, APIView):
     """Register a system's endpoint for a grant; the signing secret is shown once."""
 
     @extend_schema(request=s.WebhookCreateSerializer, responses={201: OpenApiTypes.OBJECT})
@@ -440,14 +458,14 @@ class WebhookCreateApi(APIView):
         return Response({**s.WebhookSerializer(hook).data, "secret": secret}, status=201)
 
 
-class WebhookListApi(generics.ListAPIView):
+class WebhookListApi(NoNulMixin, generics.ListAPIView):
     serializer_class = s.WebhookSerializer
 
     def get_queryset(self):
         return selectors.webhook_list(user=self.request.user).order_by("-id")
 
 
-class DeliveryListApi(generics.ListAPIView):
+class DeliveryListApi(NoNulMixin, generics.ListAPIView):
     """Delivery log and dead letters (``?status=dead``)."""
 
     serializer_class = s.DeliverySerializer
@@ -459,7 +477,7 @@ class DeliveryListApi(generics.ListAPIView):
         return qs.order_by("-id")
 
 
-class DeliveryReplayApi(APIView):
+class DeliveryReplayApi(NoNulMixin, APIView):
     @extend_schema(request=None, responses=s.DeliverySerializer)
     def post(self, request, pk: int):
         from exchange import webhooks
