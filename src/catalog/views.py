@@ -464,6 +464,9 @@ class DemandDetailView(Page):
                 "can_answer": permissions.can_answer_demand(request.user, demand.target_id)
                 and demand.status == "open",
                 "resources": own_resources,
+                "clock": deadlines.current(target=demand, rule=Rule.DEMAND_ANSWER)
+                if demand.status == "open"
+                else None,
             },
         )
 

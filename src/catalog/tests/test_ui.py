@@ -210,7 +210,9 @@ def test_submitted_resource_page_shows_the_review_deadline_s15(client, officer_a
 
 
 def test_demand_page_shows_answer_deadline_and_answer_form_s11(client, officer_a, officer_b):
-    demand = services.demand_create(by=officer_b, target=officer_a.unit, title="需要人口信息", purpose="reference")
+    demand = services.demand_create(
+        by=officer_b, target=officer_a.unit, title="需要人口信息", purpose="reference"
+    )
     client.force_login(officer_a)
     page = client.get(f"/catalog/demands/{demand.pk}/").content.decode()
     assert "答复时限" in page and "不予满足" in page
