@@ -225,6 +225,38 @@ def locate_decode_error(path: Path, encoding: str) -> int | None:
     return None
 
 
+def _line_chunks(path: Path, *, skip_first: bool, size: int = 8 * 1024 * 1024):
+    """Whole lines of a file in pieces of about ``size`` bytes (bounded memory, no mmap)."""
+    with open(path, "rb") as f:
+        rest = b""
+        first = skip_first
+        while True:
+            block = f.read(size)
+            data = rest + block
+            if not block:
+                if data.strip() and not first:  # the last line, without a line break
+                    yield _Piece(data, f.tell())
+                return
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            piece, rest = data[:cut], data[cut:]
+            if first:
+                piece = piece[piece.find(b"\n") + 1 :]
+                first = False
+            if piece:
+                yield _Piece(piece, f.tell() - len(rest))
+
+
+class _Piece(io.BytesIO):
+    """Bytes of whole lines, with the file offset reached after them."""
+
+    def __init__(self, data: bytes, offset: int):
+        super().__init__(data)
+        self.offset = offset
+
+
 class FastPathFailed(Exception):
     """The columnar reader met something it does not handle; read the file again the slow way."""
 
@@ -347,28 +379,27 @@ class CsvSource:
         import polars as pl
 
         width = len(header.columns)
-        total = max(self.shape.lines, 1)
-        size = conf.batch_rows()
-        frame = pl.scan_csv(
-            self.path,
-            separator="\x1f",
-            quote_char=None,
-            has_header=False,
-            skip_rows=1,
-            infer_schema=False,
-            new_columns=["_raw"],
-            encoding="utf8",
-        ).with_row_index("_i")
         any_rows = False
+        next_line = 2  # the header is line 1 (a simple file has no blank lines)
         try:
-            for part in frame.collect_batches(chunk_size=size):
+            for data in _line_chunks(self.path, skip_first=True):
+                part = pl.read_csv(
+                    data,
+                    separator="\x1f",
+                    quote_char=None,
+                    has_header=False,
+                    infer_schema=False,
+                    new_columns=["_raw"],
+                    encoding="utf8",
+                )
                 if not part.height:
                     continue
                 any_rows = True
                 part = part.with_columns(
-                    (pl.col("_i").cast(pl.Int64) + 2).alias("_line"),
+                    (pl.int_range(pl.len(), dtype=pl.Int64) + next_line).alias("_line"),
                     pl.col("_raw").str.split(self.delimiter).alias("_f"),
                 ).with_columns(pl.col("_f").list.len().alias("_n"))
+                next_line += part.height
                 ragged = part.filter(pl.col("_n") != width)
                 part = part.filter(pl.col("_n") == width)
                 batch = Batch(lines=part["_line"], values={})
@@ -385,8 +416,7 @@ class CsvSource:
                     ]
                 )
                 batch.values = {name: fields[name] for name in fields.columns}
-                last = int(part["_line"][-1]) if part.height else int(ragged["_line"][-1])
-                batch.bytes_done = int(self.path.stat().st_size * min(last / total, 1))
+                batch.bytes_done = data.offset
                 yield batch
         except pl.exceptions.PolarsError as exc:
             raise FastPathFailed(str(exc)) from exc

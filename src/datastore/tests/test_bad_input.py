@@ -301,3 +301,14 @@ def test_invalid_utf8_after_the_first_megabyte_is_reported_with_its_line(resourc
     assert load.status == LoadStatus.FAILED
     assert load.error_code == "datastore.encoding" and f"第 {n + 2} 行" in load.error_message
     assert tables.select_rows(resource) == []
+
+
+def test_last_line_without_line_break_and_header_only_without_line_break(
+    resource, officer, upload, run_load, files_dir
+):
+    text = csv_text(good_rows(2)).rstrip("\n")
+    load = run_load(resource=resource, by=officer, upload=upload(text))
+    assert load.status == LoadStatus.SUCCEEDED and load.rows_inserted == 2
+    with pytest.raises(Invalid) as e:
+        create(resource, officer, upload(",".join(HEADER)))
+    assert e.value.code == "datastore.header_only"
