@@ -676,13 +676,17 @@ def verify_chain(
         workers = 1
     step = max(1, math.ceil(top / workers)) if top else 1
     ranges = [(lo, min(top, lo + step - 1)) for lo in range(1, top + 1, step)] or [(1, 0)]
+    parts: list[dict] = []
     if len(ranges) > 1:
         connections[using].close()  # children must not share the parent's socket
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(len(ranges)) as pool:
-            parts = pool.map(_verify_range_in_child, [(using, lo, hi, None, chunk) for lo, hi in ranges])
-    else:
-        parts = [_verify_range(using, ranges[0][0], ranges[0][1], None, chunk)]
+        try:
+            with multiprocessing.get_context("fork").Pool(len(ranges)) as pool:
+                parts = pool.map(_verify_range_in_child, [(using, lo, hi, None, chunk) for lo, hi in ranges])
+        except (AssertionError, OSError):  # e.g. inside a daemonic process: verify in this one
+            logger.warning("parallel audit verification unavailable; verifying in one process", exc_info=True)
+            parts = []
+    if not parts:
+        parts = [_verify_range(using, lo, hi, None, chunk) for lo, hi in ranges]
 
     problems: list[VerifyProblem] = []
     prev_hash, prev_last = GENESIS_HASH, 0

@@ -135,3 +135,18 @@ def test_parallel_verification_finds_the_same_first_broken_link():
         install_triggers()
     result = audit.verify_chain(notify_on_failure=False, record_run=False, workers=3)
     assert [(p.kind, p.seq) for p in result.problems[:2]] == [("altered", 21), ("missing", 45)]
+
+
+def test_verification_falls_back_to_one_process_where_it_cannot_fork(monkeypatch):
+    for i in range(30):
+        audit.record(action="test.fallback", details={"i": i})
+    audit.chain_pending()
+
+    def no_children(*args, **kwargs):
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(
+        "multiprocessing.get_context", lambda method=None: type("Ctx", (), {"Pool": no_children})
+    )
+    result = audit.verify_chain(notify_on_failure=False, record_run=False, workers=3)
+    assert result.ok and result.checked == 30
