@@ -67,6 +67,15 @@ def test_dashboard_requires_login_then_shows_unit_and_role(client, make_user):
 # --- Demo district (issue 3: "Demo district") -------------------------------------------------
 
 
+def _accounts_demo() -> None:
+    """Only the accounts part of the demo district (the whole load is tested once, below)."""
+    from io import StringIO
+
+    from accounts import demo
+
+    demo.load(StringIO())
+
+
 def _demo_load(*args):
     from io import StringIO
 
@@ -83,7 +92,7 @@ def test_demo_district_has_center_ten_sharing_units_and_oversight_with_valid_usc
 
     from accounts.models import Unit
 
-    _demo_load()
+    _accounts_demo()
     units = list(Unit.objects.all())
     kinds = [u.kind for u in units]
     assert kinds.count(Unit.Kind.CENTER) == 1
@@ -119,7 +128,7 @@ def test_demo_users_cover_every_role_and_must_change_the_initial_password():
     from accounts.models import User
     from accounts.roles import SEPARATED_ADMIN_ROLES
 
-    _demo_load()
+    _accounts_demo()
     users = list(User.objects.prefetch_related("role_assignments"))
     held = {r.role for u in users for r in u.role_assignments.all()}
     assert held == set(Role.values)
@@ -200,7 +209,7 @@ def test_demo_logins_prints_username_name_unit_roles_and_initial_password():
     from accounts.demo import DEMO_PASSWORD
     from accounts.models import User
 
-    _demo_load()
+    _accounts_demo()
     User.objects.filter(username="ga.user").update(must_change_password=False)
     out = StringIO()
     call_command("demo_logins", stdout=out)
