@@ -9,6 +9,8 @@ from typing import Any
 from django.http import HttpResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -62,11 +64,11 @@ def _file(content: bytes, filename: str, content_type: str) -> HttpResponse:
 # --- serializers ----------------------------------------------------------------------------------
 
 
-class MetricPushSerializer(serializers.Serializer):
+class OpsMetricPushSerializer(serializers.Serializer):
     points = serializers.ListField(child=serializers.DictField(), allow_empty=False)
 
 
-class CapacityAlertSerializer(serializers.ModelSerializer):
+class OpsCapacityAlertSerializer(serializers.ModelSerializer):
     pool_name = serializers.CharField(source="pool.name", read_only=True)
 
     class Meta:
@@ -86,7 +88,7 @@ class CapacityAlertSerializer(serializers.ModelSerializer):
         ]
 
 
-class EfficiencyFlagSerializer(serializers.ModelSerializer):
+class OpsEfficiencyFlagSerializer(serializers.ModelSerializer):
     host_name = serializers.CharField(source="resource.host_name", read_only=True)
     system = serializers.CharField(source="application.system.name", read_only=True)
 
@@ -111,11 +113,11 @@ class EfficiencyFlagSerializer(serializers.ModelSerializer):
         ]
 
 
-class ReasonSerializer(serializers.Serializer):
+class OpsDismissSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, required=False, default="")
 
 
-class ProjectPlanSerializer(serializers.ModelSerializer):
+class OpsProjectPlanSerializer(serializers.ModelSerializer):
     unit_name = serializers.CharField(source="unit.name", read_only=True)
 
     class Meta:
@@ -137,7 +139,7 @@ class ProjectPlanSerializer(serializers.ModelSerializer):
         ]
 
 
-class ProjectPlanInputSerializer(serializers.Serializer):
+class OpsProjectPlanInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     construction_plan = serializers.CharField()
     budget = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
@@ -147,22 +149,22 @@ class ProjectPlanInputSerializer(serializers.Serializer):
     resources = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.all(), many=True, required=False)
 
 
-class ReviewSerializer(serializers.Serializer):
+class OpsPlanReviewSerializer(serializers.Serializer):
     approve = serializers.BooleanField()
     note = serializers.CharField(allow_blank=True, required=False, default="")
 
 
-class ResourceDemandSerializer(serializers.ModelSerializer):
+class OpsResourceDemandSerializer(serializers.ModelSerializer):
     class Meta:
         model = ResourceDemand
         fields = ["id", "unit", "year", "kind", "increment", "reason", "submitted_at"]
 
 
-class ResourceDemandInputSerializer(serializers.Serializer):
+class OpsResourceDemandInputSerializer(serializers.Serializer):
     items = serializers.ListField(child=serializers.DictField(), allow_empty=False)
 
 
-class SettlementSerializer(serializers.ModelSerializer):
+class OpsSettlementSerializer(serializers.ModelSerializer):
     unit_name = serializers.CharField(source="unit.name", read_only=True)
 
     class Meta:
@@ -170,8 +172,21 @@ class SettlementSerializer(serializers.ModelSerializer):
         fields = ["id", "unit", "unit_name", "year", "amount", "status", "computed_at", "late", "reviewed_at"]
 
 
-class SettlementComputeSerializer(serializers.Serializer):
+class OpsSettlementComputeSerializer(serializers.Serializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100)
+
+
+class OpsIngestResultSerializer(serializers.Serializer):
+    points = serializers.IntegerField()
+    series = serializers.IntegerField()
+    to = serializers.DateTimeField(allow_null=True)
+
+
+class OpsCsvUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+BINARY = {(200, "application/octet-stream"): OpenApiTypes.BINARY}
 
 
 # --- views ----------------------------------------------------------------------------------------
@@ -181,10 +196,11 @@ class MetricPushApi(APIView):
     """C§27 utilisation push (JSON, token auth): ``{"points": [{"allocation": id, "metric": "cpu",
     "at": "2026-05-01T08:00:00+08:00", "value": 37.5}, …]}`` — or ``"pool": id`` with ``used``."""
 
-    serializer_class = MetricPushSerializer
+    serializer_class = OpsMetricPushSerializer
 
+    @extend_schema(request=OpsMetricPushSerializer, responses={201: OpsIngestResultSerializer})
     def post(self, request):
-        data = _valid(MetricPushSerializer, request.data)
+        data = _valid(OpsMetricPushSerializer, request.data)
         result = svc.metrics_push(by=request.user, points=data["points"], source="api")
         return Response(result.as_dict(), status=status.HTTP_201_CREATED)
 
@@ -194,6 +210,7 @@ class MetricCsvApi(APIView):
 
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(request=OpsCsvUploadSerializer, responses={201: OpsIngestResultSerializer})
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is None:
@@ -207,6 +224,7 @@ class MetricCsvApi(APIView):
 class PoolDashboardApi(APIView):
     """Pool dashboard data: daily used / allocated / total per kind and the 70 %/100 % forecast."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         days = _int(request.query_params.get("days"), "days", 365)
         kind = request.query_params.get("kind") or None
@@ -214,46 +232,46 @@ class PoolDashboardApi(APIView):
 
 
 class CapacityAlertListApi(APIView):
-    serializer_class = CapacityAlertSerializer
+    serializer_class = OpsCapacityAlertSerializer
 
     def get(self, request):
         qs = sel.capacity_alert_list(user=request.user, status=request.query_params.get("status") or None)
-        return _paged(self, request, qs, CapacityAlertSerializer)
+        return _paged(self, request, qs, OpsCapacityAlertSerializer)
 
 
 class EfficiencyFlagListApi(APIView):
-    serializer_class = EfficiencyFlagSerializer
+    serializer_class = OpsEfficiencyFlagSerializer
 
     def get(self, request):
         qs = sel.efficiency_flag_list(user=request.user, status=request.query_params.get("status") or None)
-        return _paged(self, request, qs, EfficiencyFlagSerializer)
+        return _paged(self, request, qs, OpsEfficiencyFlagSerializer)
 
 
 class EfficiencyFlagAcceptApi(APIView):
     """The unit accepts the right-sizing suggestion → a C§14 change request."""
 
-    serializer_class = EfficiencyFlagSerializer
+    serializer_class = OpsEfficiencyFlagSerializer
 
     def post(self, request, pk: int):
         flag = sel.efficiency_flag_get(user=request.user, pk=pk)
         flag = svc.efficiency_flag_accept(flag=flag, by=request.user)
-        return Response(EfficiencyFlagSerializer(flag).data)
+        return Response(OpsEfficiencyFlagSerializer(flag).data)
 
 
 class EfficiencyFlagDismissApi(APIView):
-    serializer_class = ReasonSerializer
+    serializer_class = OpsDismissSerializer
 
     def post(self, request, pk: int):
         flag = sel.efficiency_flag_get(user=request.user, pk=pk)
-        data = _valid(ReasonSerializer, request.data)
+        data = _valid(OpsDismissSerializer, request.data)
         flag = svc.efficiency_flag_dismiss(flag=flag, by=request.user, reason=data["reason"])
-        return Response(EfficiencyFlagSerializer(flag).data)
+        return Response(OpsEfficiencyFlagSerializer(flag).data)
 
 
 class ProjectPlanListApi(APIView):
     """C§16 project plans: list (scoped) and declare (1 June – 31 August)."""
 
-    serializer_class = ProjectPlanSerializer
+    serializer_class = OpsProjectPlanSerializer
 
     def get(self, request):
         qs = sel.project_plan_list(
@@ -261,28 +279,29 @@ class ProjectPlanListApi(APIView):
             year=_year(request.query_params.get("year")),
             status=request.query_params.get("status") or None,
         )
-        return _paged(self, request, qs, ProjectPlanSerializer)
+        return _paged(self, request, qs, OpsProjectPlanSerializer)
 
     def post(self, request):
         svc.require_unit_actor(request.user)
-        data = _valid(ProjectPlanInputSerializer, request.data)
+        data = _valid(OpsProjectPlanInputSerializer, request.data)
         plan = svc.project_plan_submit(by=request.user, **data)
-        return Response(ProjectPlanSerializer(plan).data, status=status.HTTP_201_CREATED)
+        return Response(OpsProjectPlanSerializer(plan).data, status=status.HTTP_201_CREATED)
 
 
 class ProjectPlanReviewApi(APIView):
-    serializer_class = ReviewSerializer
+    serializer_class = OpsPlanReviewSerializer
 
     def post(self, request, pk: int):
         plan = sel.project_plan_get(user=request.user, pk=pk)
-        data = _valid(ReviewSerializer, request.data)
+        data = _valid(OpsPlanReviewSerializer, request.data)
         plan = svc.project_plan_review(plan=plan, by=request.user, approve=data["approve"], note=data["note"])
-        return Response(ProjectPlanSerializer(plan).data)
+        return Response(OpsProjectPlanSerializer(plan).data)
 
 
 class ProjectPlanExportApi(APIView):
     """The approved list of a year as XLSX (center)."""
 
+    @extend_schema(responses=BINARY)
     def get(self, request):
         year = _year(request.query_params.get("year"))
         if year is None:
@@ -294,22 +313,25 @@ class ProjectPlanExportApi(APIView):
 class ResourceDemandListApi(APIView):
     """C§42 resource demand plans: list (scoped) and declare in October."""
 
-    serializer_class = ResourceDemandSerializer
+    serializer_class = OpsResourceDemandSerializer
 
     def get(self, request):
         qs = sel.resource_demand_list(user=request.user, year=_year(request.query_params.get("year")))
-        return _paged(self, request, qs, ResourceDemandSerializer)
+        return _paged(self, request, qs, OpsResourceDemandSerializer)
 
     def post(self, request):
         svc.require_unit_actor(request.user)
-        data = _valid(ResourceDemandInputSerializer, request.data)
+        data = _valid(OpsResourceDemandInputSerializer, request.data)
         saved = svc.resource_demand_declare(by=request.user, items=data["items"])
         return Response(
-            {"results": ResourceDemandSerializer(saved, many=True).data}, status=status.HTTP_201_CREATED
+            {"results": OpsResourceDemandSerializer(saved, many=True).data}, status=status.HTTP_201_CREATED
         )
 
 
 class ResourceDemandSummaryApi(APIView):
+    """C§42: declared increments against pool capacity, per kind (center)."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         from django.utils import timezone
 
@@ -318,43 +340,49 @@ class ResourceDemandSummaryApi(APIView):
 
 
 class SettlementListApi(APIView):
-    serializer_class = SettlementSerializer
+    serializer_class = OpsSettlementSerializer
 
     def get(self, request):
         qs = sel.settlement_list(user=request.user, year=_year(request.query_params.get("year")))
-        return _paged(self, request, qs, SettlementSerializer)
+        return _paged(self, request, qs, OpsSettlementSerializer)
 
 
 class SettlementComputeApi(APIView):
     """C§42: compute every unit's settlement for a year (center)."""
 
-    serializer_class = SettlementComputeSerializer
+    serializer_class = OpsSettlementComputeSerializer
 
     def post(self, request):
         svc.require_center(request.user)
-        data = _valid(SettlementComputeSerializer, request.data)
+        data = _valid(OpsSettlementComputeSerializer, request.data)
         results = svc.settlement_compute(by=request.user, year=data["year"])
         return Response(
-            {"results": SettlementSerializer(results, many=True).data}, status=status.HTTP_201_CREATED
+            {"results": OpsSettlementSerializer(results, many=True).data}, status=status.HTTP_201_CREATED
         )
 
 
 class SettlementReviewApi(APIView):
-    serializer_class = SettlementSerializer
+    serializer_class = OpsSettlementSerializer
 
     def post(self, request, pk: int):
         settlement = sel.settlement_get(user=request.user, pk=pk)
         settlement = svc.settlement_review(settlement=settlement, by=request.user)
-        return Response(SettlementSerializer(settlement).data)
+        return Response(OpsSettlementSerializer(settlement).data)
 
 
 class SettlementXlsxApi(APIView):
+    """One unit's settlement as XLSX."""
+
+    @extend_schema(responses=BINARY)
     def get(self, request, pk: int):
         settlement, content = sel.settlement_xlsx(user=request.user, pk=pk)
         return _file(content, f"settlement-{settlement.year}-{settlement.unit_id}.xlsx", XLSX)
 
 
 class SettlementPdfApi(APIView):
+    """One unit's settlement as PDF."""
+
+    @extend_schema(responses=BINARY)
     def get(self, request, pk: int):
         settlement, content = sel.settlement_pdf(user=request.user, pk=pk)
         return _file(content, f"settlement-{settlement.year}-{settlement.unit_id}.pdf", "application/pdf")
