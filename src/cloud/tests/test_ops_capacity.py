@@ -27,6 +27,7 @@ from cloud.models import (
 from cloud.tests.factories import (
     ProductFactory,
     advance,
+    application_in,
     owner,
     reviewer,
     standard_catalog,
@@ -236,3 +237,12 @@ def test_units_see_only_their_own_flags_center_sees_all_c38(fleet, api, center_u
     assert {f["unit"] for f in api.get("/api/v1/cloud/ops/efficiency/").json()["results"]} == {fleet["b"].pk}
     api.force_authenticate(center_user)
     assert len(api.get("/api/v1/cloud/ops/efficiency/").json()["results"]) == 2
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_system_still_in_trial_is_not_judged_idle_c38(fleet):
+    with time_machine.travel(NOW - timedelta(days=40), tick=False):
+        trial = application_in(ApplicationStatus.TRIAL, unit=fleet["b"], catalog=fleet["catalog"])
+    resource = ProvisionedResource.objects.filter(application=trial, released_at__isnull=True).first()
+    _cpu(resource, Curve(31 * 24, lambda h: 1))
+    assert ops_services.efficiency_scan(now=NOW)["flagged"] == []
