@@ -49,7 +49,7 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _check_value(item, value: str) -> str:
+def check_filter_value(item, value: str) -> str:
     """Refuse what the databases cannot compare (NUL bytes; integers beyond bigint; decimals beyond
     numeric) with a clear 400 instead of a database error (DESIGN rule 5)."""
     if "\x00" in value:
@@ -82,9 +82,9 @@ def parse_filters(ctx: AccessContext, params: dict[str, str]) -> dict[str, Any]:
             raise Invalid(ExchangeError.BAD_FILTER, _("只能按已授权的信息项查询：%(k)s") % {"k": key})
         raw = str(raw)[:2000]
         if op == "":
-            filters[code] = _check_value(item, raw)
+            filters[code] = check_filter_value(item, raw)
         elif op == "in":
-            values = [_check_value(item, v) for v in raw.split(",") if v != ""]
+            values = [check_filter_value(item, v) for v in raw.split(",") if v != ""]
             if not values or len(values) > 100:
                 raise Invalid(ExchangeError.BAD_FILTER, _("in 条件须有 1 到 100 个取值。"))
             filters[code] = values
@@ -98,7 +98,7 @@ def parse_filters(ctx: AccessContext, params: dict[str, str]) -> dict[str, Any]:
                     ExchangeError.BAD_FILTER,
                     _("脱敏信息项不能使用范围条件（可按完整取值查询）：%(k)s") % {"k": code},
                 )
-            _check_value(item, raw)
+            check_filter_value(item, raw)
             rng = filters.setdefault(code, {})
             if not isinstance(rng, dict):
                 raise Invalid(ExchangeError.BAD_FILTER, _("同一信息项不能同时使用等值和范围条件。"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -310,13 +311,27 @@ def _clean_row_filter(resource: Resource, row_filter: dict | None, items: list[s
         return {}
     if not isinstance(row_filter, dict):
         raise Invalid(ExchangeError.BAD_FILTER, _("行过滤条件格式不正确。"))
+    from datastore.tables import coerce, columns_of
+
+    from .reading import check_filter_value
+
+    columns = {c.code: c for c in columns_of(resource)}
+    data_items = {i.code: i for i in resource.items.all()}
     cleaned = {}
     for code, values in row_filter.items():
         if code not in items:
             raise Invalid(ExchangeError.BAD_FILTER, _("行过滤只能使用已授权的信息项：%(c)s") % {"c": code})
-        if not isinstance(values, list) or not values or len(values) > 100:
+        if (
+            not isinstance(values, list)
+            or not values
+            or len(values) > 100
+            or not all(isinstance(v, str | int | float | Decimal) and not isinstance(v, bool) for v in values)
+        ):
             raise Invalid(ExchangeError.BAD_FILTER, _("行过滤值须为 1 到 100 个取值的列表。"))
         cleaned[code] = [str(v) for v in values]
+        for value in cleaned[code]:  # a value the data store cannot read would refuse every read
+            check_filter_value(data_items[code], value)
+            coerce(columns[code], value)
     return cleaned
 
 

@@ -5,6 +5,13 @@ Receivers verify::
 
     expected = hmac.new(secret, f"{X-GovHub-Timestamp}.{body}".encode(), sha256).hexdigest()
     compare_digest(expected, X-GovHub-Signature.removeprefix("sha256=")) and |now - timestamp| < 300 s
+
+Target policy (SSRF): GovHub runs on the 政务外网, where a unit's systems and exchange nodes (前置机)
+live at private addresses, so internal hosts and IPs are legitimate targets and are not blocked.
+What is refused: any scheme but http/https, and user names or passwords in the URL (secrets do not
+belong in a URL that is shown in lists and logs; receivers check the HMAC signature instead).
+Deliveries never follow redirects (a 3xx is a failed attempt), so a registered URL cannot bounce a
+POST to another host or scheme. Payloads are thin and only go to grants that are live at send time.
 """
 
 from __future__ import annotations
@@ -56,12 +63,24 @@ def webhook_create(*, grant: Grant, by, url: str, request=None) -> tuple[Webhook
     parsed = urlparse(url or "")
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise Invalid(ExchangeError.BAD_CHANNELS, _("回调地址须为 http(s) 地址。"))
+    if parsed.username is not None or parsed.password is not None or "\x00" in url:
+        raise Invalid(ExchangeError.BAD_CHANNELS, _("回调地址不能包含用户名或密码，请用签名校验来源。"))
     secret = secrets.token_urlsafe(32)
     hook = Webhook.objects.create(grant=grant, url=url, secret=secret, created_by=by)
     audit.record(
         actor=by, action="exchange.webhook.create", target=hook, request=request, details={"url": url}
     )
     return hook, secret
+
+
+#: Whole-resource facts a grant limited to some rows may not learn (they count the other rows).
+ROW_COUNT_KEYS = ("inserted", "updated", "deleted")
+
+
+def _payload_for(grant: Grant, payload: dict) -> dict:
+    if grant.row_filter:
+        return {k: v for k, v in payload.items() if k not in ROW_COUNT_KEYS}
+    return payload
 
 
 def enqueue_for_resource(*, resource, event: str, payload: dict) -> int:
@@ -73,10 +92,22 @@ def enqueue_for_resource(*, resource, event: str, payload: dict) -> int:
         grant__status=GrantStatus.ACTIVE,
         grant__valid_from__lte=today,
         grant__valid_to__gte=today,
-    )
-    deliveries = [WebhookDelivery(webhook=h, event=event, payload=payload) for h in hooks]
+    ).select_related("grant")
+    deliveries = [
+        WebhookDelivery(webhook=h, event=event, payload=_payload_for(h.grant, payload)) for h in hooks
+    ]
     WebhookDelivery.objects.bulk_create(deliveries)
     return len(deliveries)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx is the receiver's answer, not an instruction to POST somewhere else."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
 
 
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
@@ -97,7 +128,7 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
         },
     )
     try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT_SECONDS) as resp:  # noqa: S310
+        with _opener.open(req, timeout=TIMEOUT_SECONDS) as resp:
             return resp.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, f"HTTP {exc.code}"
@@ -111,10 +142,17 @@ def deliver_due(*, now=None, limit: int = 100) -> dict:
     sent = failed = dead = 0
     due = list(
         WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .select_related("webhook")
+        .select_related("webhook__grant")
         .order_by("next_attempt_at")[:limit]
     )
     for delivery in due:
+        if not delivery.webhook.grant.is_live():  # revoked, suspended or expired: nothing more goes out
+            delivery.status = DeliveryStatus.DEAD
+            delivery.last_status_code = None
+            delivery.last_error = _("授权已失效，未发送。")
+            delivery.save()
+            dead += 1
+            continue
         code, error = _post(delivery)
         delivery.attempts += 1
         delivery.last_status_code = code
@@ -143,6 +181,8 @@ def delivery_replay(*, delivery: WebhookDelivery, by, request=None) -> WebhookDe
         raise PermissionDenied(ExchangeError.NOT_ALLOWED)
     if delivery.status != DeliveryStatus.DEAD:
         raise Invalid(ExchangeError.BAD_STATE, _("只有死信可以重新投递。"))
+    if not delivery.webhook.grant.is_live():
+        raise Invalid(ExchangeError.BAD_STATE, _("授权已失效，不能重新投递。"))
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = timezone.now()
