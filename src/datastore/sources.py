@@ -225,7 +225,7 @@ def locate_decode_error(path: Path, encoding: str) -> int | None:
     return None
 
 
-def _line_chunks(path: Path, *, skip_first: bool, size: int = 8 * 1024 * 1024):
+def _line_chunks(path: Path, *, skip_first: bool, size: int = 4 * 1024 * 1024):
     """Whole lines of a file in pieces of about ``size`` bytes (bounded memory, no mmap)."""
     with open(path, "rb") as f:
         rest = b""
