@@ -244,6 +244,7 @@ class Scope(models.TextChoices):
     EXCHANGE_FEED = "exchange.feed", _("变更订阅")
     DATASTORE_PUSH = "datastore.push", _("数据归集推送")
     CLOUD_READ = "cloud.read", _("政务云信息查询")
+    CLOUD_METRICS = "cloud.metrics", _("政务云监测数据推送")
 
 
 class ApiClient(models.Model):

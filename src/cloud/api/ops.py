@@ -200,6 +200,9 @@ class MetricPushApi(APIView):
 
     @extend_schema(request=OpsMetricPushSerializer, responses={201: OpsIngestResultSerializer})
     def post(self, request):
+        from accounts.authentication import require_scope
+
+        require_scope(request, "cloud.metrics")  # machine pushes need the metrics scope
         data = _valid(OpsMetricPushSerializer, request.data)
         result = svc.metrics_push(by=request.user, points=data["points"], source="api")
         return Response(result.as_dict(), status=status.HTTP_201_CREATED)

@@ -42,8 +42,8 @@ def world(db):
     return {"center": center, "a": unit_a, "b": unit_b, "app": app, "compute": compute, "storage": storage}
 
 
-def _token_client(api, unit):
-    client, admin = make_api_client(unit)
+def _token_client(api, unit, scopes=("cloud.metrics",)):
+    client, admin = make_api_client(unit, scopes=list(scopes))
     _token, raw = issue_token(client, admin)
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
@@ -274,3 +274,14 @@ def test_a_nearly_flat_trend_is_not_given_an_absurd_date():
     days = [date(2026, 1, 1) + timedelta(days=i) for i in range(90)]
     forecast = ops_selectors.linear_forecast(days, [10 + 1e-12 * i for i in range(90)], 100.0, "allocated")
     assert forecast.reach_70 is None and forecast.reach_100 is None
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_token_without_the_metrics_scope_cannot_push(world, api):
+    from cloud.ops_models import MetricPoint
+
+    _token_client(api, world["a"], scopes=())
+    response = api.post(PUSH, {"points": [_point(world["compute"], 10, metric="cpu")]}, format="json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "accounts.token_scope_missing"
+    assert not MetricPoint.objects.exists()
