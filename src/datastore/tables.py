@@ -690,7 +690,11 @@ def select_rows(
         if code == "_gh_row_id":
             where.append(_condition("_gh_row_id", None, value, params))
         else:
-            where.append(_condition(q(cols[code].column), cols[code], value, params))
+            name = q(cols[code].column)
+            if connection.vendor == "sqlite" and cols[code].data_type == DataType.DECIMAL:
+                # decimals are text on SQLite: NUMERIC affinity makes =, IN and ranges compare numbers
+                name = f"CAST({name} AS NUMERIC)"
+            where.append(_condition(name, cols[code], value, params))
     if after is not None:
         where.append("_gh_row_id > %s")
         params.append(int(after))

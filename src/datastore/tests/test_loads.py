@@ -238,3 +238,12 @@ def test_key_indexes_exist_after_a_first_load_into_an_empty_table(resource, offi
     assert key["unique"] and key["columns"] == ["_gh_key_hash"]
     key_item = resource.items.get(is_key=True)
     assert constraints[f"{name}_c_{key_item.pk}"]["columns"] == [f"c_{key_item.pk}"]
+
+
+def test_decimal_filters_compare_numbers_on_both_databases(resource, officer, upload, run_load):
+    data = rows(3)
+    data[0][4], data[1][4], data[2][4] = "9.5", "10.25", "100"
+    run_load(resource=resource, by=officer, upload=upload(csv_text(data)), mode="upsert")
+    got = tables.select_rows(resource, ["name"], {"income": {"gte": "9.6", "lte": "100"}})
+    assert [r["name"] for r in got] == ["张1", "张2"]
+    assert [r["name"] for r in tables.select_rows(resource, ["name"], {"income": "10.250"})] == ["张1"]
