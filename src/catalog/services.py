@@ -7,6 +7,7 @@ notify, and keep the search index current.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -968,6 +969,13 @@ def review_campaign_open(*, by: Any, year: int, due_date: Any) -> ReviewCampaign
     """The center opens the October review (S§16): every published resource of every unit must
     be confirmed or updated before ``due_date``."""
     _require(permissions.can_manage_campaign(by))
+    if isinstance(due_date, str):
+        try:
+            due_date = dt.date.fromisoformat(due_date)
+        except ValueError:
+            raise Invalid(CatalogError.INVALID, _("截止日期格式应为 YYYY-MM-DD。"))
+    if due_date.year != year:
+        raise Invalid(CatalogError.INVALID, _("截止日期须在梳理年度内。"))
     if ReviewCampaign.objects.filter(year=year).exists():
         raise Conflict(CatalogError.CAMPAIGN_EXISTS, _("该年度的目录梳理已开启。"))
     campaign = ReviewCampaign.objects.create(year=year, due_date=due_date, opened_by=by)

@@ -32,6 +32,7 @@ from .forms import (
 from .models import (
     CampaignEntry,
     ChangeStatus,
+    PlannedResource,
     ResourceStatus,
     ReviewCampaign,
     SharingType,
@@ -560,6 +561,7 @@ class ProjectView(Page):
             {"project": p, "complete": services.project_catalog_complete(project=p)}
             for p in selectors.project_list(user=request.user)
         ]
+        own_resources = selectors.resource_list(user=request.user).filter(provider_id=request.user.unit_id)
         return render(
             request,
             "catalog/projects.html",
@@ -567,10 +569,26 @@ class ProjectView(Page):
                 "projects": projects,
                 "form": form or ProjectForm(),
                 "can_create": permissions.can_register(request.user, request.user.unit),
+                "own_resources": own_resources,
             },
         )
 
     def post(self, request):
+        if request.POST.get("action") == "link":
+            planned = get_object_or_404(
+                PlannedResource.objects.select_related("project"), pk=request.POST.get("planned")
+            )
+            if not selectors.project_list(user=request.user).filter(pk=planned.project_id).exists():
+                raise NotFound()
+            try:
+                resource = selectors.resource_get(user=request.user, pk=request.POST.get("resource"))
+                services.planned_resource_link(planned=planned, by=request.user, resource=resource)
+                messages.success(request, _("已关联。"))
+            except (PermissionDenied, NotFound):
+                raise
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            return redirect("catalog:projects")
         form = ProjectForm(request.POST)
         if form.is_valid():
             d = form.cleaned_data

@@ -236,3 +236,13 @@ def test_concept_page_shows_source_and_other_holders_s20(client, officer_a, offi
     client.force_login(officer_b)
     page = client.get("/catalog/concepts/").content.decode()
     assert "人口.身份证号+姓名" in page and "个体户经营者信息" in page
+
+
+def test_campaign_due_date_must_fall_in_its_year(reviewer):
+    with pytest.raises(Invalid):
+        services.review_campaign_open(by=reviewer, year=2026, due_date=dt.date(2027, 1, 5))
+    with pytest.raises(Invalid):
+        services.review_campaign_open(by=reviewer, year=2026, due_date="31/10/2026")
+    assert services.review_campaign_open(by=reviewer, year=2026, due_date="2026-10-31").due_date == dt.date(
+        2026, 10, 31
+    )

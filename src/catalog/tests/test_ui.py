@@ -219,3 +219,19 @@ def test_demand_page_shows_answer_deadline_and_answer_form_s11(client, officer_a
     client.post(f"/catalog/demands/{demand.pk}/", {"action": "refuse", "answer": "不属于本单位职责"})
     demand.refresh_from_db()
     assert demand.status == "refused"
+
+
+def test_project_page_links_a_planned_resource_s42(client, officer_a, reviewer):
+    project = services.project_catalog_create(
+        by=officer_a,
+        name="智慧社区",
+        planned=[{"name": "社区人口", "classification": "11", "sharing_type": "conditional"}],
+    )
+    resource = publish(officer_a, reviewer)
+    client.force_login(officer_a)
+    assert "关联" in client.get("/catalog/projects/").content.decode()
+    planned = project.planned.get()
+    client.post("/catalog/projects/", {"action": "link", "planned": planned.pk, "resource": resource.pk})
+    planned.refresh_from_db()
+    assert planned.resource == resource
+    assert "目录已完成" in client.get("/catalog/projects/").content.decode()
