@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import Resource, ResourceStatus
+from catalog.models import Resource, ResourceStatus, SharingType
 from core.errors import NotFound, PermissionDenied
 
 from .errors import ExchangeError
@@ -89,6 +89,8 @@ def access_check(
                 "每次调用都须声明用途（X-Purpose：administrative_basis、work_reference、data_check 或 business_collaboration）。"
             ),
         )
+    if resource.sharing_type == SharingType.NOT_SHARED:  # 不予共享 now: no grant opens it any more
+        raise PermissionDenied(ExchangeError.NOT_SHARED, _("该资源现为不予共享，不能读取。"))
     today = timezone.localdate()
     grants = Grant.objects.filter(
         resource=resource,

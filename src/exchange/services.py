@@ -105,6 +105,11 @@ def grant_obtain_unconditional(
     _check_resource_shareable(resource, by)
     if resource.sharing_type != SharingType.UNCONDITIONAL:
         raise Conflict(ExchangeError.WRONG_SHARING_TYPE, _("该资源为有条件共享，请通过共享申请办理。"))
+    if Grant.objects.filter(resource=resource, consumer_id=by.unit_id, status=GrantStatus.SUSPENDED).exists():
+        raise Conflict(
+            ExchangeError.BAD_STATE,
+            _("本单位对该资源的授权已被暂停，暂停期间不能再次获取；请联系数据资源中心。"),
+        )
     items = _clean_items(resource, items)
     channels = _clean_channels(resource, channels)
     purpose_category, purpose = _clean_purpose(purpose_category, purpose)

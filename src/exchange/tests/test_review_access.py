@@ -59,3 +59,30 @@ def test_a_grant_for_named_systems_is_not_readable_through_a_browser_session(api
     assert resp.status_code == 200 and resp.json()["returned"] == len(PEOPLE)
     _other, raw_other = _token(world["consumer"].unit, make_user, scopes=EXCHANGE_SCOPES, name="别的系统")
     assert _bearer(api, raw_other, f"/api/v1/exchange/{res.code}/records").status_code == 403
+
+
+def test_a_resource_that_became_not_shared_is_not_readable_through_old_grants(api, world):
+    res = world["resource"]
+    res.sharing_type = "not_shared"
+    res.not_shared_basis = "《中华人民共和国个人信息保护法》第十三条"
+    res.save()
+    for endpoint in ("records", "download", "changes"):
+        resp = _get(
+            api, world["consumer"], f"/api/v1/exchange/{res.code}/{endpoint}", HTTP_X_PURPOSE="data_check"
+        )
+        assert resp.status_code == 403, endpoint
+
+
+def test_a_suspended_grant_is_not_bypassed_by_obtaining_a_new_one(world, center, make_user):
+    """Suspension (e.g. suspected misuse, S§34) takes effect at once — the unit cannot simply
+    obtain a fresh unconditional grant on the same resource while it lasts."""
+    from core.errors import Conflict
+    from exchange import services
+
+    reviewer = make_user(unit=center, roles=[Role.CENTER_REVIEWER])
+    services.grant_suspend(grant=world["grant"], by=reviewer, reason="疑似超范围使用")
+    with pytest.raises(Conflict):
+        services.grant_obtain_unconditional(
+            resource=world["resource"], by=world["consumer"], items=["jd"], purpose_category="data_check",
+            purpose="低保资格核对", channels=["online_query"],
+        )  # fmt: skip

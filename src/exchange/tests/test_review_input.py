@@ -176,3 +176,30 @@ def test_raw_identifiers_typed_as_filters_are_not_stored_in_the_audit_log(api, w
     ).json()
     event = AuditEvent.objects.get(pk=body["audit_id"])
     assert sfzh not in str(event.details) and "sfzh" in event.details["filters"]
+
+
+def test_decimal_filters_compare_numbers_on_both_databases(api, make_unit, make_user):
+    """DESIGN rule 7: SQLite keeps decimals as text; ``amt__gte=9.5`` must still compare numbers."""
+    items = [ITEMS[0], ITEMS[2]]
+    provider = make_unit()
+    res = published_resource(provider=provider, items=items)
+    _load(res, make_user(unit=provider, roles=[Role.DATA_OFFICER]), [
+        {"bh": "A", "amt": "9"}, {"bh": "B", "amt": "10"}, {"bh": "C", "amt": "100"},
+    ])  # fmt: skip
+    consumer = make_user(unit=make_unit(), roles=[Role.UNIT_USER])
+    today = timezone.localdate()
+    Grant.objects.create(
+        resource=res, consumer=consumer.unit, items=["bh", "amt"], purpose_category="data_check",
+        purpose="核对数据", channels=["online_query"], valid_from=today, valid_to=today + timedelta(days=3),
+    )  # fmt: skip
+
+    def found(query):
+        resp = _get(
+            api, consumer, f"/api/v1/exchange/{res.code}/records?{query}", HTTP_X_PURPOSE="data_check"
+        )
+        return [r["bh"] for r in resp.json()["results"]]
+
+    assert found("amt__gte=9.5") == ["B", "C"]
+    assert found("amt__lte=10&amt__gte=10") == ["B"]
+    assert found("amt=10.0") == ["B"]
+    assert found("amt__in=9.00,100") == ["A", "C"]
