@@ -572,6 +572,9 @@ class XlsxSource:
             ws = wb[self.sheet]
         else:
             ws = wb.worksheets[0]
+        # Files written by streaming writers often lack <dimension>; without this openpyxl would
+        # parse the whole sheet once just to size it before the first row.
+        ws.reset_dimensions()
         self._check_merged(wb, ws)
         return wb, ws
 
