@@ -441,9 +441,12 @@ def _link(connection, state: AuditChainState, rows: list[tuple]) -> None:
         params.append((seq, prev, digest, row[R_ID]))
         prev = digest
     qn = connection.ops.quote_name
+    # By primary key only: "AND seq IS NULL" would let PostgreSQL's planner walk the seq index over
+    # every pending row for each UPDATE (its statistics say NULL seq is rare). The chain lock makes
+    # this chainer the only writer, and the append-only trigger refuses to re-chain a chained row.
     sql = (
         f"UPDATE {qn(AuditEvent._meta.db_table)} SET {qn('seq')} = %s, {qn('prev_hash')} = %s, "
-        f"{qn('hash')} = %s WHERE {qn('id')} = %s AND {qn('seq')} IS NULL"
+        f"{qn('hash')} = %s WHERE {qn('id')} = %s"
     )
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
