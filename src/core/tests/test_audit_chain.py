@@ -405,3 +405,17 @@ def test_chain_on_commit_setting_links_the_event_right_after_commit(
         event = audit.record(action="t.x")
         assert AuditEvent.objects.get(pk=event.pk).seq is None
     assert AuditEvent.objects.get(pk=event.pk).seq == 1
+
+
+@pytest.mark.django_db
+def test_an_empty_trail_verifies_clean(alerts):
+    result = audit.verify_chain(record_run=False)
+    assert result.ok and result.checked == 0 and result.head_hash == GENESIS_HASH and not alerts
+
+
+@pytest.mark.django_db
+def test_audit_verify_can_chain_pending_events_first(capsys):
+    _events(4)
+    call_command("audit_verify", "--chain-first")
+    out = capsys.readouterr().out
+    assert "chained 4 pending events" in out and "checked=4" in out
