@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import secrets
@@ -60,8 +61,17 @@ def webhook_create(*, grant: Grant, by, url: str, request=None) -> tuple[Webhook
         raise PermissionDenied(ExchangeError.NOT_ALLOWED)
     if "system_feed" not in grant.channels and "exchange_node" not in grant.channels:
         raise Invalid(ExchangeError.BAD_CHANNELS, _("该授权不包含系统对接或前置机交换方式。"))
-    parsed = urlparse(url or "")
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urlparse(url or "")
+        parsed.port  # noqa: B018 — raises ValueError for a port that is not 0-65535
+    except ValueError:
+        parsed = None
+    if (
+        parsed is None
+        or parsed.scheme not in ("http", "https")
+        or not parsed.hostname
+        or any(c.isspace() or ord(c) < 32 for c in url)
+    ):
         raise Invalid(ExchangeError.BAD_CHANNELS, _("回调地址须为 http(s) 地址。"))
     if parsed.username is not None or parsed.password is not None or "\x00" in url:
         raise Invalid(ExchangeError.BAD_CHANNELS, _("回调地址不能包含用户名或密码，请用签名校验来源。"))
@@ -132,7 +142,8 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
             return resp.status, ""
     except urllib.error.HTTPError as exc:
         return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException, ValueError) as exc:
+        # HTTPException: a malformed stored URL or a receiver answering garbage; never stop the loop
         return None, str(getattr(exc, "reason", exc))[:300]
 
 

@@ -156,3 +156,36 @@ def test_a_row_filter_the_data_store_cannot_apply_is_refused_when_deciding(
             access_request=req, by=reviewer, approve=True, reason="只限本街道", row_filter=row_filter
         )
     assert not Grant.objects.filter(request=req).exists()
+
+
+def test_an_intranet_host_name_without_a_domain_can_be_registered_through_the_api(api, grant):
+    """Exchange nodes (前置机) are often reached by a bare intranet name such as ``qzj-node``."""
+    api.force_authenticate(grant.user)
+    resp = api.post(
+        f"/api/v1/exchange/grants/{grant.pk}/webhooks/", {"url": "http://qzj-node:8080/govhub"}, format="json"
+    )
+    assert resp.status_code == 201, resp.json()
+    resp = api.post(
+        f"/api/v1/exchange/grants/{grant.pk}/webhooks/", {"url": "http://u:p@qzj-node/x"}, format="json"
+    )
+    assert resp.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1/x", "http://host:99999/x", "http://host:port/x", "http://a b/x"]
+)
+def test_malformed_webhook_urls_are_a_clear_400(api, grant, url):
+    api.force_authenticate(grant.user)
+    api.raise_request_exception = False
+    resp = api.post(f"/api/v1/exchange/grants/{grant.pk}/webhooks/", {"url": url}, format="json")
+    assert resp.status_code == 400
+
+
+def test_one_broken_stored_url_does_not_stop_the_other_deliveries(grant, server):
+    from exchange.models import Webhook
+
+    Webhook.objects.create(grant=grant, url="http://127.0.0.1:port/x", secret="s")  # stored before the checks
+    webhooks.webhook_create(grant=grant, by=grant.user, url=f"http://127.0.0.1:{server.server_port}/ok")
+    webhooks.enqueue_for_resource(resource=grant.resource, event="data.changed", payload={})
+    result = webhooks.deliver_due()
+    assert result["delivered"] == 1 and result["retry"] == 1
