@@ -20,19 +20,25 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def page(live_server):
+@pytest.fixture(scope="module")
+def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
+        chromium = pw.chromium.launch(
             executable_path=str(CHROMIUM),
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        context = browser.new_context(accept_downloads=True, locale="zh-CN")
-        yield context
-        browser.close()
+        yield chromium
+        chromium.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(accept_downloads=True, locale="zh-CN")
+    yield context
+    context.close()
 
 
 def _login(context, live_server, user) -> None:
