@@ -27,7 +27,7 @@ from datastore import tables
 from .accounting import identifier_columns, record_download_end, record_read
 from .errors import ExchangeError
 from .masking import mask_row
-from .models import UsageDaily
+from .models import Grant, UsageDaily
 from .selectors import AccessContext
 
 MAX_PAGE = 500
@@ -203,9 +203,11 @@ def start_download(
         raise Invalid(ExchangeError.BAD_FILTER, _("格式须为 csv、jsonl 或 xlsx。"))
     filters = parse_filters(ctx, params)
     merged = _with_row_filter(ctx, filters)
-    _check_download_limits(ctx, user)
     download_id = uuid.uuid4().hex
     with transaction.atomic():
+        # one download decision at a time per grant: simultaneous calls cannot all pass the limit
+        Grant.objects.select_for_update().filter(pk=ctx.grant.pk).first()
+        _check_download_limits(ctx, user)
         record_read(
             ctx=ctx,
             user=user,
