@@ -8,8 +8,10 @@ class ExchangeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from catalog.services import register_consumer_provider
         from datastore import hooks
 
-        from .services import notify_consumers_after_load
+        from .services import notify_consumers_after_load, resource_consumer_users
 
         hooks.connect_after_load(notify_consumers_after_load)
+        register_consumer_provider(resource_consumer_users)

@@ -34,7 +34,8 @@ def can_answer_as_provider(user, resource) -> bool:
 
 
 def can_manage_grant(user, grant) -> bool:
-    """Center staff manage all grants; the provider's data officer may suspend or revoke its own."""
+    """Center staff manage all grants; the provider's data officer may suspend, narrow or revoke
+    grants on its own resources. Lifting a suspension is the center's (``grant_resume``)."""
     return is_center_staff(user) or can_answer_as_provider(user, grant.resource)
 
 

@@ -389,6 +389,9 @@ def grant_suspend(*, grant: Grant, by, reason: str, request=None) -> Grant:
 
 @transaction.atomic
 def grant_resume(*, grant: Grant, by, reason: str, request=None) -> Grant:
+    """Only the center lifts a suspension (the provider may suspend and revoke, S§34-35)."""
+    if not is_center_staff(by):
+        raise PermissionDenied(ExchangeError.NOT_ALLOWED, _("只有数据资源中心可以恢复已暂停的授权。"))
     return _grant_transition(
         grant, by, to=GrantStatus.ACTIVE, allowed_from=(GrantStatus.SUSPENDED,), reason=reason,
         action="exchange.grant.resume", request=request,
@@ -547,3 +550,21 @@ def notify_consumers_after_load(*, resource: Resource, load) -> int:
         },
     )
     return len(consumers)
+
+
+def resource_consumer_users(resource: Resource) -> list:
+    """The people who must hear of data-item changes of ``resource`` (S§25): data officers and
+    unit admins of units holding a live grant. Registered with the catalog in ``apps.ready``."""
+    from accounts.models import User
+
+    today = timezone.localdate()
+    units = Grant.objects.filter(
+        resource=resource, status=GrantStatus.ACTIVE, valid_from__lte=today, valid_to__gte=today
+    ).values_list("consumer_id", flat=True)
+    return list(
+        User.objects.filter(
+            unit_id__in=list(units),
+            is_active=True,
+            role_assignments__role__in=[Role.DATA_OFFICER, Role.UNIT_ADMIN],
+        ).distinct()
+    )

@@ -176,7 +176,7 @@ ROWS = [
     Row(
         "exchange-api:grant-resume",
         "POST",
-        allowed=CENTER_ROLES | PROVIDER_OFFICERS,
+        allowed=CENTER_ROLES,
         setup=_grant_on_my_resource,
     ),
     Row(

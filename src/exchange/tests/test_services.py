@@ -267,3 +267,31 @@ def test_grant_lists_are_scoped(provider, consumer, provider_officer, reviewer, 
     assert list(selectors.grant_list(user=stranger)) == []
     with pytest.raises(NotFound):
         selectors.grant_get(user=stranger, pk=grant.pk)
+
+
+def test_provider_may_suspend_but_only_the_center_lifts_a_suspension(
+    provider, consumer, provider_officer, reviewer
+):
+    res = published_resource(provider=provider)
+    grant = _obtain(res, consumer)
+    grant = services.grant_suspend(grant=grant, by=provider_officer, reason="疑似超范围使用")
+    with pytest.raises(PermissionDenied):
+        services.grant_resume(grant=grant, by=provider_officer, reason="自行恢复")
+    grant = services.grant_resume(grant=grant, by=reviewer, reason="核查无误")
+    assert grant.status == GrantStatus.ACTIVE
+
+
+def test_catalog_learns_the_consumers_of_a_resource_from_live_grants_s25(
+    provider, consumer, make_user, make_unit
+):
+    from catalog.services import resource_consumers
+
+    res = published_resource(provider=provider)
+    officer = make_user(unit=consumer.unit, roles=[Role.DATA_OFFICER])
+    make_user(unit=make_unit(), roles=[Role.DATA_OFFICER])  # no grant: not told
+    assert resource_consumers(res) == []
+    grant = _obtain(res, consumer)
+    assert resource_consumers(res) == [officer]
+    grant.status = GrantStatus.REVOKED
+    grant.save()
+    assert resource_consumers(res) == []
