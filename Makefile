@@ -47,7 +47,9 @@ worker: migrate
 ## make run: install, migrate, load the demo district once, start the worker and serve on :8000
 run: static demo
 	@echo "GovHub: http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
-	@set -m; $(MANAGE) govhub_worker & WORKER=$$!; \
+	@# The worker runs in the background of this shell; Ctrl+C stops the server, and the trap
+	@# stops the worker with it (no job control: everything stays in the terminal's process group).
+	@$(MANAGE) govhub_worker & WORKER=$$!; \
 	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	  $(VENV)/bin/gunicorn --chdir src govhub.wsgi:application --bind $(HOST):$(PORT) \
 	    --workers 2 --threads 4 --access-logfile - --graceful-timeout 5
