@@ -53,9 +53,13 @@ def sh(*args: str, env=None, check=True) -> subprocess.CompletedProcess:
 
 
 def id_card(n: int) -> str:
+    """The n-th of a million distinct valid 身份证号 (1,000 people per birth date)."""
+    from datetime import date, timedelta
+
     from stdnum.cn import ric
 
-    body = f"430102{1950 + n % 60:04d}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
+    born = date(1950, 1, 1) + timedelta(days=n // 1000)
+    body = f"430102{born:%Y%m%d}{n % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")
 
 
@@ -102,10 +106,11 @@ def setup(rows: int) -> dict:
         with raw.cursor().copy(sql) as copy:
             now = timezone.now()
             for n in range(rows):
+                ident = id_card(n)
+                birth = f"{ident[6:10]}-{ident[10:12]}-{ident[12:14]}"
                 copy.write_row(
-                    (f"{n:032x}", 1, 1, now, id_card(n), names[n % 8], f"139{n:08d}", streets[n % 4],
-                     f"{1950 + n % 60:04d}-{1 + n % 12:02d}-{1 + n % 28:02d}")
-                )  # fmt: skip
+                    (f"{n:032x}", 1, 1, now, ident, names[n % 8], f"139{n:08d}", streets[n % 4], birth)
+                )
         cur.execute(f"ANALYZE {table.table_name}")
     load_s = time.perf_counter() - t0
     today = timezone.localdate()

@@ -660,6 +660,20 @@ def _condition(name: str, col: Column | None, value: Any, params: list) -> str:
     return f"{name} = %s"
 
 
+_SEEN_TABLES: set[str] = set()
+
+
+def _known_table(name: str) -> bool:
+    """``table_exists`` asks the catalog (slow on PostgreSQL); a table once seen stays: a rebuild
+    gets a new name and the old one is no longer referenced by its ``DataTable``."""
+    if name in _SEEN_TABLES:
+        return True
+    if table_exists(name):
+        _SEEN_TABLES.add(name)
+        return True
+    return False
+
+
 def select_rows(
     resource: Resource,
     columns: Sequence[str] | None = None,
@@ -673,7 +687,7 @@ def select_rows(
     values are read like loaded values. Values are always bound. Internal: the exchange calls
     this after its access check (DESIGN rule 2)."""
     table = DataTable.objects.filter(resource=resource).first()
-    if table is None or not table_exists(table.table_name):
+    if table is None or not _known_table(table.table_name):
         return []
     live = {e["item"] for e in table.schema if not e.get("removed")}
     cols = {c.code: c for c in columns_of(resource) if c.item_id in live}
