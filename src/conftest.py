@@ -41,3 +41,12 @@ def center(db):
     from accounts.tests.factories import UnitFactory
 
     return UnitFactory(kind=Unit.Kind.CENTER, name="芙蓉区数据资源中心", short_name="数据中心")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian chromium for the module's browser tests (see core/tests/browser.py)."""
+    from core.tests.browser import launched_chromium
+
+    with launched_chromium() as chromium:
+        yield chromium

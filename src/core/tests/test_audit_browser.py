@@ -5,33 +5,14 @@ downloads the CSV export. Skipped where /usr/bin/chromium is missing (``make tes
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from accounts.roles import Role
+from core.tests.browser import BROWSER_TEST, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium (/usr/bin/chromium) is not installed"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
@@ -42,12 +23,7 @@ def page(browser, live_server):
 
 
 def _login(context, live_server, user) -> None:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies["sessionid"]
-    context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+    sign_in(context, live_server, user)
 
 
 def test_auditor_reads_filters_and_exports_the_trail_s35(page, live_server, make_user, make_unit, tmp_path):
