@@ -6,17 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import Unit
+from accounts.permissions import is_center_staff  # noqa: F401 — one definition, re-exported
 from accounts.roles import Role
-
-
-def is_center_staff(user: Any) -> bool:
-    """Center admins and reviewers of the district Data Resource Center review everything."""
-    return bool(
-        user
-        and user.is_authenticated
-        and getattr(user.unit, "kind", None) == Unit.Kind.CENTER
-        and user.has_role(Role.CENTER_ADMIN, Role.CENTER_REVIEWER)
-    )
 
 
 def is_unit_officer(user: Any, unit: Unit | int | None) -> bool:

@@ -5,17 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import Unit
+from accounts.permissions import is_center_staff  # noqa: F401 — one definition, re-exported
 from accounts.roles import Role
-
-
-def is_center_staff(user: Any) -> bool:
-    """Center reviewers and admins of the district Data Resource Center (C§6-7, C§11)."""
-    return bool(
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and user.unit.kind == Unit.Kind.CENTER
-        and user.has_role(Role.CENTER_ADMIN, Role.CENTER_REVIEWER)
-    )
 
 
 def is_oversight_reader(user: Any) -> bool:

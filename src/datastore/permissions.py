@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from accounts.permissions import is_center_admin, is_center_staff  # noqa: F401 — one definition, re-exported
 from accounts.roles import Role
 from catalog.models import Resource
-
-
-def is_center_admin(user: Any) -> bool:
-    unit = getattr(user, "unit", None)
-    return bool(unit is not None and unit.kind == "center" and user.has_role(Role.CENTER_ADMIN))
-
-
-def is_center_staff(user: Any) -> bool:
-    unit = getattr(user, "unit", None)
-    return bool(
-        unit is not None and unit.kind == "center" and user.has_role(Role.CENTER_ADMIN, Role.CENTER_REVIEWER)
-    )
 
 
 def can_load(user: Any, resource: Resource) -> bool:

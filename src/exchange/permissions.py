@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
+from accounts.permissions import is_center_staff  # noqa: F401 — one definition, re-exported
 from accounts.roles import Role
 
 CONSUMER_ROLES = (Role.UNIT_USER, Role.DATA_OFFICER, Role.UNIT_ADMIN)
-
-
-def is_center_staff(user) -> bool:
-    return bool(
-        user
-        and user.is_authenticated
-        and user.unit.kind == "center"
-        and user.has_role(Role.CENTER_ADMIN, Role.CENTER_REVIEWER)
-    )
 
 
 def can_request_access(user) -> bool:

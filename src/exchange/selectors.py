@@ -147,3 +147,22 @@ def delivery_list(*, user) -> QuerySet:
     if is_center_staff(user):
         return qs
     return qs.filter(webhook__grant__consumer_id=user.unit_id) if user.is_authenticated else qs.none()
+
+
+def usage_daily(*, user, days: int = 30, resource: Resource | None = None) -> QuerySet:
+    """Daily usage counters the caller may see (S§38 input): center staff and auditors see all;
+    a provider's data officer or unit admin sees the use of the unit's own resources."""
+    from datetime import timedelta
+
+    from accounts.roles import Role
+
+    from .models import UsageDaily
+
+    qs = UsageDaily.objects.filter(day__gte=timezone.localdate() - timedelta(days=max(1, min(days, 400))))
+    if resource is not None:
+        qs = qs.filter(resource=resource)
+    if can_read_usage(user, resource):
+        return qs
+    if resource is None and user.is_authenticated and user.has_role(Role.DATA_OFFICER, Role.UNIT_ADMIN):
+        return qs.filter(resource__provider_id=user.unit_id)
+    raise PermissionDenied(ExchangeError.NOT_ALLOWED)

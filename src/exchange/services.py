@@ -568,3 +568,22 @@ def resource_consumer_users(resource: Resource) -> list:
             role_assignments__role__in=[Role.DATA_OFFICER, Role.UNIT_ADMIN],
         ).distinct()
     )
+
+
+def record_access_lookup(*, user, identifier: str, request=None) -> list:
+    """ "谁访问了这条记录" (S§35): every audited read that returned the record with this
+    identifier. Auditors and the audit admin only; the lookup itself is audited."""
+    from accounts.permissions import can_read_audit
+
+    from .accounting import who_accessed
+
+    if not can_read_audit(user):
+        raise PermissionDenied(ExchangeError.NOT_ALLOWED)
+    identifier = (identifier or "").strip()
+    if not identifier or len(identifier) > 64:
+        raise Invalid(ExchangeError.BAD_FILTER, _("请输入要查询的标识（如身份证号），不超过 64 个字符。"))
+    events = who_accessed(identifier=identifier)
+    audit.record(
+        actor=user, action="exchange.who_accessed", request=request, details={"matches": len(events)}
+    )
+    return events

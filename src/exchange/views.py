@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from accounts.roles import Role
 from catalog.models import Resource, ResourceStatus, SharingType
 from core.errors import DomainError, NotFound, PermissionDenied
 from exchange import selectors, services
@@ -200,26 +199,15 @@ class UsageView(LoginRequiredMixin, NoNulMixin, View):
 
     def get(self, request):
         import json
-        from datetime import timedelta
 
         from django.db.models import Sum
-        from django.utils import timezone
 
-        from exchange.models import UsageDaily
-        from exchange.permissions import can_read_usage
-
-        user = request.user
-        provider_only = not can_read_usage(user, None)
-        if provider_only and not user.has_role(Role.DATA_OFFICER, Role.UNIT_ADMIN):
-            raise PermissionDenied()
         try:
             days = int(request.GET.get("days", 30))
         except ValueError:
             days = 30
         days = days if days in self.DAYS else 30
-        qs = UsageDaily.objects.filter(day__gte=timezone.localdate() - timedelta(days=days))
-        if provider_only:
-            qs = qs.filter(resource__provider_id=user.unit_id)
+        qs = selectors.usage_daily(user=request.user, days=days)
         rows = list(
             qs.values("resource__name", "consumer__name", "purpose_category", "channel")
             .annotate(calls=Sum("calls"), rows=Sum("rows"))
@@ -250,19 +238,11 @@ class WhoAccessedView(LoginRequiredMixin, NoNulMixin, View):
 
     def get(self, request):
         from accounts.permissions import can_read_audit
-        from core import audit
-        from exchange.accounting import who_accessed
 
         if not can_read_audit(request.user):
             raise PermissionDenied()
-        identifier = (request.GET.get("identifier") or "").strip()[:64]
+        identifier = (request.GET.get("identifier") or "").strip()
         events = []
         if identifier:
-            events = who_accessed(identifier=identifier)
-            audit.record(
-                actor=request.user,
-                action="exchange.who_accessed",
-                request=request,
-                details={"matches": len(events)},
-            )
+            events = services.record_access_lookup(user=request.user, identifier=identifier, request=request)
         return render(request, "exchange/who_accessed.html", {"identifier": identifier, "events": events})

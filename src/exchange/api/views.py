@@ -16,12 +16,10 @@ from rest_framework.views import APIView
 
 from accounts.authentication import require_scope
 from catalog.models import Resource, ResourceStatus
-from core.errors import DomainError, Invalid, NotFound, PermissionDenied
+from core.errors import DomainError, Invalid, NotFound
 from exchange import reading, selectors, services
-from exchange.accounting import who_accessed
 from exchange.errors import ExchangeError
 from exchange.models import AccessRequest
-from exchange.permissions import can_read_usage
 
 from . import serializers as s
 
@@ -370,20 +368,8 @@ class WhoAccessedApi(NoNulMixin, APIView):
 
     @extend_schema(parameters=[OpenApiParameter("identifier", OpenApiTypes.STR, required=True)])
     def get(self, request):
-        from accounts.permissions import can_read_audit
-        from core import audit
-
-        if not can_read_audit(request.user):
-            raise PermissionDenied()
-        ident = (request.query_params.get("identifier") or "").strip()
-        if not ident or len(ident) > 64:
-            raise Invalid(ExchangeError.BAD_FILTER, "请输入要查询的标识（如身份证号）。")
-        events = who_accessed(identifier=ident)
-        audit.record(
-            actor=request.user,
-            action="exchange.who_accessed",
-            request=request,
-            details={"matches": len(events)},
+        events = services.record_access_lookup(
+            user=request.user, identifier=request.query_params.get("identifier", ""), request=request
         )
         return Response(
             {
@@ -414,26 +400,17 @@ class UsageApi(NoNulMixin, APIView):
         ]
     )
     def get(self, request):
-        from datetime import timedelta
-
         from django.db.models import Sum
-        from django.utils import timezone
-
-        from exchange.models import UsageDaily
 
         code = request.query_params.get("resource")
         resource = selectors.published_resource_by_code(code) if code else None
-        if not can_read_usage(request.user, resource):
-            raise PermissionDenied()
         try:
-            days = max(1, min(int(request.query_params.get("days") or 30), 400))
+            days = int(request.query_params.get("days") or 30)
         except ValueError:
             raise Invalid(ExchangeError.BAD_FILTER, "days 须为整数。")
-        qs = UsageDaily.objects.filter(day__gte=timezone.localdate() - timedelta(days=days))
-        if resource is not None:
-            qs = qs.filter(resource=resource)
         rows = (
-            qs.values(
+            selectors.usage_daily(user=request.user, days=days, resource=resource)
+            .values(
                 "day", "resource__code", "resource__name", "consumer__name", "purpose_category", "channel"
             )
             .annotate(calls=Sum("calls"), rows=Sum("rows"))

@@ -295,3 +295,38 @@ def test_catalog_learns_the_consumers_of_a_resource_from_live_grants_s25(
     grant.status = GrantStatus.REVOKED
     grant.save()
     assert resource_consumers(res) == []
+
+
+def test_usage_is_scoped_providers_see_only_their_own_resources_s38(
+    provider, consumer, provider_officer, reviewer, make_unit
+):
+    from django.utils import timezone
+
+    from exchange.models import UsageDaily
+
+    mine = published_resource(provider=provider)
+    other = published_resource(provider=make_unit())
+    for res in (mine, other):
+        UsageDaily.objects.create(
+            day=timezone.localdate(), resource=res, consumer=consumer.unit, purpose_category="data_check",
+            channel="online_query", calls=3, rows=3,
+        )  # fmt: skip
+    assert {u.resource for u in selectors.usage_daily(user=provider_officer)} == {mine}
+    assert {u.resource for u in selectors.usage_daily(user=reviewer)} == {mine, other}
+    with pytest.raises(PermissionDenied):
+        selectors.usage_daily(user=provider_officer, resource=other)
+    with pytest.raises(PermissionDenied):
+        selectors.usage_daily(user=consumer)
+
+
+def test_record_access_lookup_is_for_auditors_checks_input_and_is_audited_s35(consumer, make_user, make_unit):
+    auditor = make_user(unit=make_unit(kind="oversight"), roles=[Role.AUDITOR])
+    with pytest.raises(PermissionDenied):
+        services.record_access_lookup(user=consumer, identifier="430102199001011234")
+    with pytest.raises(Invalid):
+        services.record_access_lookup(user=auditor, identifier="4" * 65)
+    with pytest.raises(Invalid):
+        services.record_access_lookup(user=auditor, identifier="   ")
+    assert not AuditEvent.objects.filter(action="exchange.who_accessed").exists()
+    assert services.record_access_lookup(user=auditor, identifier="430102199001011234") == []
+    assert AuditEvent.objects.filter(action="exchange.who_accessed", actor=auditor).count() == 1
