@@ -13,7 +13,7 @@ are internal functions for the exchange, which checks grants, purpose, masking a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -674,23 +674,30 @@ def _known_table(name: str) -> bool:
     return False
 
 
-def select_rows(
+def select_sql(
     resource: Resource,
     columns: Sequence[str] | None = None,
     filters: dict[str, Any] | None = None,
     after: int | None = None,
-    limit: int = 100,
-) -> list[dict[str, Any]]:
-    """Rows of a resource in ``_gh_row_id`` order (keyset pagination: pass the last ``_gh_row_id``
-    as ``after``). ``columns`` and ``filters`` use data item codes (plus ``_gh_row_id``); a
-    filter is a value (equality), a list (IN) or ``{"gte": .., "lte": .., "in": [..]}``; text
-    values are read like loaded values. Values are always bound. Internal: the exchange calls
-    this after its access check (DESIGN rule 2)."""
-    table = DataTable.objects.filter(resource=resource).first()
+    limit: int | None = None,
+    *,
+    render: Callable[[Column, str], str] | None = None,
+    table: DataTable | None = None,
+    all_columns: Sequence[Column] | None = None,
+) -> tuple[str, list, list[Column]] | None:
+    """The ``SELECT`` behind ``select_rows``: ``(sql, params, columns)``, or None when the resource
+    has no table yet. ``_gh_row_id`` and ``_gh_version`` come first, then each column as
+    ``render(column, quoted name)`` (default: the column itself) named by its column name, in
+    ``_gh_row_id`` order. Identifiers are generated and values bound (DESIGN rule 6); ``render``
+    must build its SQL from the column it is given, never from user text. Internal, like
+    ``select_rows``: the exchange's streaming download runs it through ``COPY``."""
+    if table is None:  # callers that already hold the table and columns (exchange.gateway) pass them
+        table = DataTable.objects.filter(resource=resource).first()
     if table is None or not _known_table(table.table_name):
-        return []
+        return None
     live = {e["item"] for e in table.schema if not e.get("removed")}
-    cols = {c.code: c for c in columns_of(resource) if c.item_id in live}
+    known = columns_of(resource) if all_columns is None else all_columns
+    cols = {c.code: c for c in known if c.item_id in live}
     unknown = [
         code
         for code in list(columns or []) + list(filters or {})
@@ -712,11 +719,44 @@ def select_rows(
     if after is not None:
         where.append("_gh_row_id > %s")
         params.append(int(after))
-    sql = f"SELECT _gh_row_id, _gh_version{''.join(', ' + q(c.column) for c in wanted)} FROM {q(table.table_name)}"
+    shown = (q(c.column) if render is None else f"{render(c, q(c.column))} AS {q(c.column)}" for c in wanted)
+    sql = f"SELECT _gh_row_id, _gh_version{''.join(', ' + s for s in shown)} FROM {q(table.table_name)}"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY _gh_row_id LIMIT %s"
-    params.append(max(0, min(int(limit), 10_000)))
+    sql += " ORDER BY _gh_row_id"
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(max(0, int(limit)))
+    return sql, params, wanted
+
+
+def select_rows(
+    resource: Resource,
+    columns: Sequence[str] | None = None,
+    filters: dict[str, Any] | None = None,
+    after: int | None = None,
+    limit: int = 100,
+    *,
+    table: DataTable | None = None,
+    all_columns: Sequence[Column] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows of a resource in ``_gh_row_id`` order (keyset pagination: pass the last ``_gh_row_id``
+    as ``after``). ``columns`` and ``filters`` use data item codes (plus ``_gh_row_id``); a
+    filter is a value (equality), a list (IN) or ``{"gte": .., "lte": .., "in": [..]}``; text
+    values are read like loaded values. Values are always bound. Internal: the exchange calls
+    this after its access check (DESIGN rule 2)."""
+    query = select_sql(
+        resource,
+        columns,
+        filters,
+        after,
+        max(0, min(int(limit), 10_000)),
+        table=table,
+        all_columns=all_columns,
+    )
+    if query is None:
+        return []
+    sql, params, wanted = query
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
