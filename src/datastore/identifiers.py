@@ -93,9 +93,14 @@ def _walk(nodes, base: str):
                 yield from _walk(children, full)
 
 
+@lru_cache(maxsize=1)
+def _area_code_series() -> pl.Series:
+    return pl.Series("area", sorted(known_area_codes()), dtype=pl.String)
+
+
 def area_code_unknown(expr: pl.Expr) -> pl.Expr:
     """Warning only: the first six characters are not a known administrative division code."""
-    return ~expr.str.slice(0, 6).is_in(sorted(known_area_codes()))
+    return ~expr.str.slice(0, 6).is_in(_area_code_series())
 
 
 def parse_date_fast(expr: pl.Expr) -> pl.Expr:

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -292,50 +296,41 @@ def load_run(*, load_id: int, run_id: int | None = None) -> Load:
     if not claimed:
         return load
     started = time.monotonic()
-    staging = ""
-    figures: dict[str, int] = {"read": 0, "rejected": 0}
+    figures: dict[str, int] = {"read": 0, "rejected": 0, "staged": 0}
     stats: dict[str, dict[str, int]] = {}
     try:
         resource = load.resource
         table = tables.table_ensure(resource)
         live = {e["item"] for e in table.schema if not e.get("removed")}
         cols = [c for c in tables.columns_of(resource) if c.item_id in live]
+        # Into an empty table (a first load) the rows are written once, into the next version.
+        next_version = tables.next_version_possible(table)
         try:
-            staging, rejects = _stage(load, cols, figures, stats, run_id, fast=True)
+            staged = _stage(load, table, cols, figures, stats, run_id, fast=True, next_version=next_version)
         except sources.FastPathFailed:
             # The columnar reader met something it does not handle (e.g. invalid UTF-8 after the
             # first megabyte): start again with the line-by-line reader, which reports the line.
-            figures.update(read=0, rejected=0)
+            figures.update(read=0, rejected=0, staged=0)
             stats.clear()
-            staging, rejects = _stage(load, cols, figures, stats, run_id, fast=False)
+            staged = _stage(load, table, cols, figures, stats, run_id, fast=False, next_version=next_version)
         keys = [c for c in cols if c.is_key]
-        if keys:
-            key_label = "、".join(c.label for c in keys)
-            with transaction.atomic():
-                tables.staging_index(staging)
-                dupes = tables.staging_duplicates(staging)
-                if dupes:
-                    rejects.add([(line, key_label, f"主键与第 {first} 行重复", "") for line, first in dupes])
-                    tables.staging_delete_lines(staging, [line for line, _ in dupes])
-                if load.mode == LoadMode.APPEND:
-                    existing = tables.staging_existing_keys(staging, table.table_name)
-                    if existing:
-                        rejects.add(
-                            [
-                                (
-                                    line,
-                                    key_label,
-                                    "主键已存在（追加方式不覆盖已有记录，请用“按主键更新”）",
-                                    "",
-                                )
-                                for line in existing
-                            ]
-                        )
-                        tables.staging_delete_lines(staging, existing)
-                figures["rejected"] += len(dupes) + (len(existing) if load.mode == LoadMode.APPEND else 0)
+        key_label = "、".join(c.label for c in keys)
+        if staged.next is not None:
+            dupes = tables.staging_finish_next(staged.next, cols)
+            if dupes:
+                line = staged.line_of_row_id
+                staged.rejects.add(
+                    [(line(rid), key_label, f"主键与第 {line(first)} 行重复", "") for rid, first in dupes]
+                )
+                figures["rejected"] += len(dupes)
+            accepted = figures["staged"] - len(dupes)
         else:
-            tables.staging_analyze(staging)
-        accepted = tables.staging_count(staging)
+            if keys:
+                with transaction.atomic():
+                    _check_staged_keys(load, table, staged, key_label, figures)
+            else:
+                tables.staging_analyze(staged.name)
+            accepted = tables.staging_count(staged.name)
         read, rejected = figures["read"], figures["rejected"]
         if read and Decimal(rejected) / Decimal(read) > load.reject_threshold:
             raise Invalid(
@@ -346,7 +341,7 @@ def load_run(*, load_id: int, run_id: int | None = None) -> Load:
             )
         if accepted == 0:
             raise Invalid(E.NO_ROWS, "没有可加载的有效数据行，本次加载未应用任何数据。")
-        _apply(load, table, staging, cols, read, accepted, rejected, stats, started)
+        _apply(load, table, staged, cols, read, accepted, rejected, stats, started)
     except DomainError as exc:
         _fail(load, exc.code, exc.message, figures, stats, started)
     except Exception:
@@ -370,11 +365,107 @@ def load_run(*, load_id: int, run_id: int | None = None) -> Load:
     return load
 
 
-def _stage(load: Load, cols, figures: dict, stats: dict, run_id, *, fast: bool) -> tuple[str, _Rejects]:
-    """Read, validate and write every batch into a fresh staging table."""
+def _check_staged_keys(load: Load, table: DataTable, staged: _Staged, key_label: str, figures: dict) -> None:
+    """Staging with line numbers (the merge path): reject later duplicates of a key and, when
+    appending, keys the table already has."""
+    staging, rejects = staged.name, staged.rejects
+    tables.staging_index(staging)
+    dupes = tables.staging_duplicates(staging)
+    if dupes:
+        rejects.add([(line, key_label, f"主键与第 {first} 行重复", "") for line, first in dupes])
+        tables.staging_delete_lines(staging, [line for line, _ in dupes])
+    existing: list[int] = []
+    if load.mode == LoadMode.APPEND:
+        existing = tables.staging_existing_keys(staging, table.table_name)
+        if existing:
+            rejects.add(
+                [
+                    (line, key_label, "主键已存在（追加方式不覆盖已有记录，请用“按主键更新”）", "")
+                    for line in existing
+                ]
+            )
+            tables.staging_delete_lines(staging, existing)
+    figures["rejected"] += len(dupes) + len(existing)
+
+
+@dataclass
+class _Staged:
+    """The staged rows of one run: the staging table, or the next version of an empty table."""
+
+    name: str
+    rejects: _Rejects
+    next: tables.NextVersion | None = None
+    lines: list = field(default_factory=list)  # next version: source line of each row id, per batch
+
+    def line_of_row_id(self, row_id: int) -> int:
+        import polars as pl
+
+        if not isinstance(self.lines, pl.Series):
+            self.lines = pl.concat(self.lines) if self.lines else pl.Series([], dtype=pl.Int64)
+        return int(self.lines[row_id - self.next.first_row_id])
+
+
+_DONE = object()
+
+
+def _prepared(reader, cols, *, pg: bool, first_row_id: int | None) -> Iterator[tuple]:
+    """(batch, checked, encoded) for every batch, read, validated and encoded by a worker thread
+    while the caller writes the previous batch: polars and the database then use both cores.
+    The worker touches no database connection; errors it meets are raised here, in order."""
+    out: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            next_id = first_row_id
+            for batch in reader.batches():
+                checked = validation.validate_batch(batch.lines, batch.values, cols)
+                encoded = tables.staging_encode(cols, checked.frame, pg=pg, first_row_id=next_id)
+                if next_id is not None:
+                    next_id += checked.frame.height
+                if not put((batch, checked, encoded)):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the caller, which raises it
+            put(exc)
+
+    worker = threading.Thread(target=work, name="datastore-load-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _stage(
+    load: Load, table: DataTable, cols, figures: dict, stats: dict, run_id, *, fast: bool, next_version: bool
+) -> _Staged:
+    """Read, validate and write every batch into a fresh staging table (or next version)."""
+    from django.db import connection
+
     LoadReject.objects.filter(load=load).delete()
     rejects = _Rejects(load)
-    staging = tables.staging_create(load.pk, cols)
+    if next_version:
+        nv = tables.staging_create_next(load.pk, table, cols, now=timezone.now())
+        staged = _Staged(name=nv.name, rejects=rejects, next=nv)
+    else:
+        staged = _Staged(name=tables.staging_create(load.pk, cols), rejects=rejects)
     reader = sources.open_source(
         source=load.source,
         path=Path(load.file_path),
@@ -383,13 +474,17 @@ def _stage(load: Load, cols, figures: dict, stats: dict, run_id, *, fast: bool) 
         sheet=load.sheet_name,
         fast=fast,
     )
-    for batch in reader.batches():
-        checked = validation.validate_batch(batch.lines, batch.values, cols)
+    pg = connection.vendor == "postgresql"
+    first = staged.next.first_row_id if staged.next else None
+    for batch, checked, encoded in _prepared(reader, cols, pg=pg, first_row_id=first):
         with transaction.atomic():
-            tables.staging_write(staging, cols, checked.frame)
+            tables.staging_write(staged.name, encoded)
+        if staged.next is not None:
+            staged.lines.append(checked.frame["_gh_line"])
         rejects.add(sorted(batch.rejects + checked.rejects, key=lambda r: r[0]))
         figures["read"] += len(batch.lines) + batch.rejected_lines
         figures["rejected"] += batch.rejected_lines + checked.rejected_rows
+        figures["staged"] += checked.frame.height
         for item, s in checked.stats.items():
             acc = stats.setdefault(item, {"non_null": 0, "invalid": 0, "warnings": 0})
             for k, v in s.items():
@@ -399,20 +494,42 @@ def _stage(load: Load, cols, figures: dict, stats: dict, run_id, *, fast: bool) 
         )
         if run_id is not None:
             jobs.progress(run_id, batch.bytes_done, load.file_size, f"已校验 {figures['read']} 行")
-    return staging, rejects
+    return staged
 
 
-def _apply(load, table, staging, cols, read, accepted, rejected, stats, started) -> None:
+def _apply(load, table, staged: _Staged, cols, read, accepted, rejected, stats, started) -> None:
     """The one merge transaction: rows, change log, version, figures, duty clocks, audit."""
+    from django.db import connection
+
     now = timezone.now()
+    schema = table.schema
+    parallel = not connection.in_atomic_block  # the next version is committed, others can see it
     with transaction.atomic():
         table = DataTable.objects.select_for_update().get(pk=table.pk)
         version = table.version + 1
-        res = tables.merge(
-            table=table, staging=staging, cols=cols, mode=load.mode, load_id=load.pk, version=version, now=now
-        )
+        nv = staged.next
+        if nv is not None and (
+            nv.version != version or table.schema != schema or not tables.next_version_possible(table)
+        ):
+            # Another load filled the table meanwhile: merge the next version like a staging table.
+            if load.mode == LoadMode.APPEND:
+                raise Conflict(E.INTERNAL, "加载期间数据表已被另一次加载更新，本次未应用任何数据，请重试。")
+            nv = None
+        if nv is not None:
+            res = tables.staging_swap(table=table, nv=nv, cols=cols, load_id=load.pk, parallel=parallel)
+            table.row_count = res.inserted
+        else:
+            res = tables.merge(
+                table=table,
+                staging=staged.name,
+                cols=cols,
+                mode=load.mode,
+                load_id=load.pk,
+                version=version,
+                now=now,
+            )
+            table.row_count = tables.count_rows(table)
         table.version = version
-        table.row_count = tables.count_rows(table)
         table.last_loaded_at = now
         table.last_load = load
         table.overdue_since = None

@@ -172,10 +172,12 @@ class FileShape:
 def check_line_lengths(path: Path, limit: int) -> FileShape:
     """Refuse a file with a physical line longer than ``limit`` bytes, scanning it in chunks, so
     that a file without line breaks is never read whole into memory; note whether every line is
-    one plain record (then the fast columnar reader may be used)."""
+    one plain record (then the fast columnar reader may be used). Every test is a C-speed
+    search of the chunk; the costlier carriage-return counts run only for chunks that have one."""
     shape = FileShape()
     run = 0  # bytes since the last line break
     prev = b"\n"  # last byte of the previous chunk (a file starting with a blank line is not simple)
+    done = 0  # bytes before this chunk
     with open(path, "rb") as f:
         while chunk := f.read(limit):
             n, r = chunk.find(b"\n"), chunk.find(b"\r")
@@ -189,25 +191,40 @@ def check_line_lengths(path: Path, limit: int) -> FileShape:
             if run > limit:
                 break
             if shape.simple:
-                joined = prev + chunk
                 if (
                     b'"' in chunk
                     or b"\x00" in chunk
                     or b"\x1f" in chunk
-                    or joined.count(b"\r") != joined.count(b"\r\n") + (1 if joined.endswith(b"\r") else 0)
-                    or b"\n\n" in joined
-                    or b"\n\r\n" in joined
+                    or b"\n\n" in chunk
+                    or (prev == b"\n" and chunk[:1] == b"\n")
                 ):
                     shape.simple = False
-            shape.lines += chunk.count(b"\n")
+                elif r >= 0 or prev == b"\r":
+                    joined = prev + chunk
+                    ends_cr = 1 if joined.endswith(b"\r") else 0
+                    if joined.count(b"\r") != joined.count(b"\r\n") + ends_cr or b"\n\r\n" in joined:
+                        shape.simple = False
             prev = chunk[-1:]
+            done += len(chunk)
         else:
             return shape
+    # The error path only: which line is too long.
+    with open(path, "rb") as f:
+        lines = f.read(done).count(b"\n") if done <= 64 * 1024 * 1024 else _count_lines(f, done)
+    shape.lines = lines
     raise Invalid(
         E.LINE_TOO_LONG,
         f"第 {shape.lines + 1} 行超过 {limit} 字节的上限（文件可能没有换行符或不是表格数据）。",
         {"line": shape.lines + 1, "limit": limit},
     )
+
+
+def _count_lines(f, size: int) -> int:
+    lines = 0
+    while size > 0 and (chunk := f.read(min(size, 1024 * 1024))):
+        lines += chunk.count(b"\n")
+        size -= len(chunk)
+    return lines
 
 
 def locate_decode_error(path: Path, encoding: str) -> int | None:
@@ -373,55 +390,94 @@ class CsvSource:
             yield self._make(batch, keep, batch_rows, raw)
 
     def _fast_batches(self, header: Header, raw) -> Iterator[Batch]:
-        """One record per physical line (checked by the byte scan): polars reads the lines as one
-        text column and splits them, with no Python object per value. Rows whose field count
-        differs from the header are rejected as in the slow path."""
+        """One record per physical line (checked by the byte scan): polars reads each piece of
+        whole lines with its own CSV parser, with no Python object per value. A piece whose
+        delimiter count is not exactly (width - 1) per line, or that polars finds ragged, is
+        split line by line instead, so rows whose field count differs from the header are
+        rejected with their line as in the slow path."""
         import polars as pl
 
         width = len(header.columns)
+        keep = [(i, col.column) for i, col in enumerate(header.columns) if col is not None]
+        sep = self.delimiter.encode()
         any_rows = False
         next_line = 2  # the header is line 1 (a simple file has no blank lines)
         try:
             for data in _line_chunks(self.path, skip_first=True):
-                part = pl.read_csv(
-                    data,
-                    separator="\x1f",
-                    quote_char=None,
-                    has_header=False,
-                    infer_schema=False,
-                    new_columns=["_raw"],
-                    encoding="utf8",
-                )
-                if not part.height:
+                text = data.getvalue()  # the piece's own bytes (no copy)
+                lines = text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
+                batch = None
+                if text.count(sep) == lines * (width - 1):
+                    batch = self._piece_whole(data, lines, width, keep, next_line)
+                if batch is None:
+                    data.seek(0)
+                    batch = self._piece_split(data, width, keep, next_line)
+                if batch is None:
                     continue
                 any_rows = True
-                part = part.with_columns(
-                    (pl.int_range(pl.len(), dtype=pl.Int64) + next_line).alias("_line"),
-                    pl.col("_raw").str.split(self.delimiter).alias("_f"),
-                ).with_columns(pl.col("_f").list.len().alias("_n"))
-                next_line += part.height
-                ragged = part.filter(pl.col("_n") != width)
-                part = part.filter(pl.col("_n") == width)
-                batch = Batch(lines=part["_line"], values={})
-                for line, n, text in ragged.select("_line", "_n", "_raw").iter_rows():
-                    batch.rejects.append(
-                        (int(line), "", f"字段数为 {n}，与表头的 {width} 列不一致", (text or "")[:500])
-                    )
-                batch.rejected_lines = ragged.height
-                fields = part.select(
-                    [
-                        pl.col("_f").list.get(i, null_on_oob=True).alias(col.column)
-                        for i, col in enumerate(header.columns)
-                        if col is not None
-                    ]
-                )
-                batch.values = {name: fields[name] for name in fields.columns}
+                next_line += lines
                 batch.bytes_done = data.offset
                 yield batch
         except pl.exceptions.PolarsError as exc:
             raise FastPathFailed(str(exc)) from exc
         if not any_rows:
             raise Invalid(E.HEADER_ONLY, "文件只有表头，没有数据行。")
+
+    def _piece_whole(self, data, lines: int, width: int, keep, first_line: int) -> Batch | None:
+        """Every line has exactly ``width`` fields: one native CSV parse (no quotes in a simple
+        file, so every delimiter separates fields). ``None`` if polars disagrees."""
+        import polars as pl
+
+        try:
+            part = pl.read_csv(
+                data,
+                separator=self.delimiter,
+                quote_char=None,
+                has_header=False,
+                infer_schema=False,
+                new_columns=[f"f{i}" for i in range(width)],
+                encoding="utf8",
+            )
+        except pl.exceptions.ComputeError:
+            return None
+        if part.height != lines or part.width != width:
+            return None
+        batch = Batch(
+            lines=pl.int_range(first_line, first_line + lines, dtype=pl.Int64, eager=True), values={}
+        )
+        batch.values = {name: part.get_column(f"f{i}") for i, name in keep}
+        return batch
+
+    def _piece_split(self, data, width: int, keep, first_line: int) -> Batch | None:
+        """Each line as one text column, split on the delimiter: ragged rows are found."""
+        import polars as pl
+
+        part = pl.read_csv(
+            data,
+            separator="\x1f",
+            quote_char=None,
+            has_header=False,
+            infer_schema=False,
+            new_columns=["_raw"],
+            encoding="utf8",
+        )
+        if not part.height:
+            return None
+        part = part.with_columns(
+            (pl.int_range(pl.len(), dtype=pl.Int64) + first_line).alias("_line"),
+            pl.col("_raw").str.split(self.delimiter).alias("_f"),
+        ).with_columns(pl.col("_f").list.len().alias("_n"))
+        ragged = part.filter(pl.col("_n") != width)
+        part = part.filter(pl.col("_n") == width)
+        batch = Batch(lines=part["_line"], values={})
+        for line, n, text in ragged.select("_line", "_n", "_raw").iter_rows():
+            batch.rejects.append(
+                (int(line), "", f"字段数为 {n}，与表头的 {width} 列不一致", (text or "")[:500])
+            )
+        batch.rejected_lines = ragged.height
+        fields = part.select([pl.col("_f").list.get(i, null_on_oob=True).alias(name) for i, name in keep])
+        batch.values = {name: fields[name] for name in fields.columns}
+        return batch
 
     @staticmethod
     def _make(batch: Batch, keep, rows, raw) -> Batch:
