@@ -15,3 +15,6 @@ class CoreConfig(AppConfig):
 
         # Append-only triggers on the audit trail, after real migrations and --no-migrations test DBs.
         post_migrate.connect(install_on_post_migrate, sender=self, dispatch_uid="core.audit_db.triggers")
+        from .ratelimit import install_on_post_migrate as unlogged_counters
+
+        post_migrate.connect(unlogged_counters, sender=self, dispatch_uid="core.ratelimit.unlogged")

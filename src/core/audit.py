@@ -196,6 +196,61 @@ def _normalise_details(details: dict) -> dict:
     return _clean_details(json.loads(json.dumps(details, cls=DjangoJSONEncoder)))
 
 
+def build(
+    *,
+    action: str,
+    actor: Any = None,
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: str | int = "",
+    target_label: str = "",
+    unit: Any = None,
+    api_client: Any = None,
+    purpose: str = "",
+    details: dict | None = None,
+    request: Any = None,
+    note: str = "",
+) -> AuditEvent:
+    """The event ``record`` appends, not yet saved: labels, cleaned details, caller address."""
+    from core.middleware import client_ip
+
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    if api_client is None and request is not None:
+        api_client = getattr(request, "api_client", None)
+    if unit is None and actor is not None:
+        unit = getattr(actor, "unit", None)
+    if unit is None and api_client is not None:
+        unit = getattr(api_client, "unit", None)
+    if target is not None:
+        target_type = target_type or f"{target._meta.app_label}.{target._meta.model_name}"
+        target_id = target_id if target_id != "" else target.pk
+        target_label = target_label or _label(target)
+    details = _normalise_details(dict(details or {}))
+    if note:
+        details["note"] = _clean_text(str(note))
+    actor_label = "system" if actor is None and api_client is None else ""
+    if actor is not None:
+        actor_label = actor.get_username()
+    return AuditEvent(
+        occurred_at=timezone.now(),
+        actor=actor,
+        actor_label=_clean_text(actor_label)[:150],
+        api_client_id=getattr(api_client, "pk", None),
+        api_client_label=_label(api_client, 150),
+        unit_id=getattr(unit, "pk", None),
+        unit_label=_label(unit, 200),
+        ip=client_ip(request) if request is not None else None,
+        request_id=_clean_text(getattr(request, "request_id", "") or "")[:64] if request is not None else "",
+        action=_clean_text(action)[:100],
+        target_type=_clean_text(str(target_type))[:100],
+        target_id=_clean_text(str(target_id))[:64] if target_id not in ("", None) else "",
+        target_label=_clean_text(str(target_label))[:300],
+        purpose=_clean_text(str(purpose or ""))[:300],
+        details=details,
+    )
+
+
 def record(
     *,
     action: str,
@@ -217,47 +272,21 @@ def record(
     client's. Call it inside the transaction of the change, so a rolled-back change leaves no
     event. ``purpose`` is required by the exchange for every read of shared data (S§31, S§35).
     """
-    from core.middleware import client_ip
-
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None
-    if api_client is None and request is not None:
-        api_client = getattr(request, "api_client", None)
-    if unit is None and actor is not None:
-        unit = getattr(actor, "unit", None)
-    if unit is None and api_client is not None:
-        unit = getattr(api_client, "unit", None)
-    if target is not None:
-        target_type = target_type or f"{target._meta.app_label}.{target._meta.model_name}"
-        target_id = target_id if target_id != "" else target.pk
-        target_label = target_label or _label(target)
-    details = _normalise_details(dict(details or {}))
-    if note:
-        details["note"] = _clean_text(str(note))
-    actor_label = "system" if actor is None and api_client is None else ""
-    if actor is not None:
-        actor_label = actor.get_username()
-    event = AuditEvent(
-        occurred_at=timezone.now(),
-        actor=actor,
-        actor_label=_clean_text(actor_label)[:150],
-        api_client_id=getattr(api_client, "pk", None),
-        api_client_label=_label(api_client, 150),
-        unit_id=getattr(unit, "pk", None),
-        unit_label=_label(unit, 200),
-        ip=client_ip(request) if request is not None else None,
-        request_id=_clean_text(getattr(request, "request_id", "") or "")[:64] if request is not None else "",
-        action=_clean_text(action)[:100],
-        target_type=_clean_text(str(target_type))[:100],
-        target_id=_clean_text(str(target_id))[:64] if target_id not in ("", None) else "",
-        target_label=_clean_text(str(target_label))[:300],
-        purpose=_clean_text(str(purpose or ""))[:300],
-        details=details,
-    )
+    event = build(
+        action=action, actor=actor, target=target, target_type=target_type, target_id=target_id,
+        target_label=target_label, unit=unit, api_client=api_client, purpose=purpose, details=details,
+        request=request, note=note,
+    )  # fmt: skip
     event.save()
+    after_insert()
+    return event
+
+
+def after_insert() -> None:
+    """What follows the insert of an event written by ``record`` or by a caller that inserts the
+    ``build`` result itself (the exchange gateway)."""
     if _setting("GOVHUB_AUDIT_CHAIN_ON_COMMIT", False):
         transaction.on_commit(_chain_quietly, robust=True)
-    return event
 
 
 def _chain_quietly() -> None:

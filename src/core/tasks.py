@@ -42,5 +42,7 @@ jobs.periodic("core.audit_chain", every=timedelta(seconds=5), func="core.audit.c
 jobs.periodic("core.audit_verify", every=timedelta(days=1), func="core.audit.verify_chain")
 # Jobs whose worker died (kill -9, power loss) go back to the queue or are marked failed.
 jobs.periodic("core.jobs_recover", every=timedelta(minutes=1), func="core.jobs.recover_stale", inline=True)
+# Rate-limit counters of windows long past.
+jobs.periodic("core.rate_sweep", every=timedelta(hours=1), func="core.ratelimit.sweep", inline=True)
 # Finished rows of the database queue (periodic tasks add one every few seconds).
 jobs.periodic("core.queue_prune", every=timedelta(hours=6), func="core.jobs.prune_queue_results")

@@ -939,6 +939,7 @@ def select_rows(
     *,
     table: DataTable | None = None,
     all_columns: Sequence[Column] | None = None,
+    run: Callable[[str, list], list[tuple]] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of a resource in ``_gh_row_id`` order (keyset pagination: pass the last ``_gh_row_id``
     as ``after``). ``columns`` and ``filters`` use data item codes (plus ``_gh_row_id``); a
@@ -957,9 +958,12 @@ def select_rows(
     if query is None:
         return []
     sql, params, wanted = query
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    if run is not None:  # e.g. the exchange gateway's prepared statements
+        rows = run(sql, params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
     out = []
     for row in rows:
         rec = {"_gh_row_id": int(row[0]), "_gh_version": int(row[1])}

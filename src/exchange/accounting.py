@@ -60,6 +60,30 @@ def _filters_for_log(ctx: AccessContext, filters: dict | None) -> dict:
     return {code: masked(code, value) for code, value in (filters or {}).items()}
 
 
+def read_details(
+    ctx: AccessContext, *, channel: str, row_count: int, filters: dict | None, extra: dict | None = None
+) -> dict:
+    """What the audit event of one read says (S§35): grant, resource, channel, items returned, row
+    count, the filters (identifiers masked), the stated purpose detail and which items were masked."""
+    details = {
+        "grant": ctx.grant.pk,
+        "resource": ctx.resource.code,
+        "channel": channel,
+        "items": [i.code for i in ctx.items],
+        "rows": row_count,
+        "filters": _filters_for_log(ctx, filters),
+        "purpose_detail": ctx.purpose_detail,
+        "masked": sorted(ctx.maskers),
+    }
+    details.update(extra or {})
+    return details
+
+
+def key_hashes(keys: Iterable[str]) -> set[str]:
+    """The keyed hashes of the record keys one read returned (for "who accessed this record")."""
+    return {record_key_hash(k) for k in keys if k not in (None, "")}
+
+
 def record_read(
     *,
     ctx: AccessContext,
@@ -74,17 +98,7 @@ def record_read(
     extra: dict | None = None,
 ) -> AuditEvent:
     """Audit one read and account for it. Call inside the read's transaction."""
-    details = {
-        "grant": ctx.grant.pk,
-        "resource": ctx.resource.code,
-        "channel": channel,
-        "items": [i.code for i in ctx.items],
-        "rows": row_count,
-        "filters": _filters_for_log(ctx, filters),
-        "purpose_detail": ctx.purpose_detail,
-        "masked": sorted(ctx.maskers),
-    }
-    details.update(extra or {})
+    details = read_details(ctx, channel=channel, row_count=row_count, filters=filters, extra=extra)
     event = audit.record(
         action=action,
         actor=user,
@@ -96,7 +110,7 @@ def record_read(
         request=request,
     )
     now = timezone.now()
-    hashes = {record_key_hash(k) for k in keys if k not in (None, "")}
+    hashes = key_hashes(keys)
     if hashes:
         RecordAccess.objects.bulk_create(
             [

@@ -11,7 +11,8 @@ import contextlib
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -145,11 +146,20 @@ def _keys(ctx: AccessContext, rows: list[dict]) -> list[str]:
     return [str(r[c]) for r in rows for c in cols if r.get(c) not in (None, "")]
 
 
-@transaction.atomic
-def online_query(
-    *, ctx: AccessContext, user, params: dict[str, str], api_client=None, request=None
-) -> dict[str, Any]:
-    """联机查询: one page of records, keyset-paginated by an opaque cursor."""
+@dataclass
+class QueryPlan:
+    """One online query, checked: the caller's filters, the same ANDed with the grant's row filter
+    (None when nothing can match), the page size and the keyset cursor."""
+
+    filters: dict[str, Any]
+    merged: dict[str, Any] | None
+    limit: int
+    after: int | None
+    codes: list[str]
+
+
+def plan_query(ctx: AccessContext, params: dict[str, str]) -> QueryPlan:
+    """Refuse bad filters and paging values before any data is read."""
     filters = parse_filters(ctx, params)
     try:
         limit = max(1, min(int(params.get("limit") or 50), MAX_PAGE))
@@ -158,29 +168,53 @@ def online_query(
         raise Invalid(ExchangeError.BAD_FILTER, _("after 和 limit 须为整数。"))
     if after is not None and not -INT64 <= after < INT64:
         raise Invalid(ExchangeError.BAD_FILTER, _("after 超出范围。"))
-    merged = _with_row_filter(ctx, filters)
-    codes = [i.code for i in ctx.items]
-    raw = [] if merged is None else tables.select_rows(ctx.resource, codes, merged, after, limit + 1)
-    more = len(raw) > limit
-    raw = raw[:limit]
+    return QueryPlan(filters, _with_row_filter(ctx, filters), limit, after, [i.code for i in ctx.items])
+
+
+def query_answer(
+    ctx: AccessContext, plan: QueryPlan, raw: list[dict], record: Callable[[int, list[str]], int]
+) -> dict[str, Any]:
+    """The page for ``raw`` (up to ``plan.limit + 1`` rows): masked, and recorded by ``record(rows,
+    keys) -> audit event id`` before anything is returned."""
+    more = len(raw) > plan.limit
+    raw = raw[: plan.limit]
     results = _present(ctx, raw)
-    event = record_read(
-        ctx=ctx,
-        user=user,
-        channel="online_query",
-        action="exchange.read.query",
-        row_count=len(results),
-        keys=_keys(ctx, raw),
-        filters=filters,
-        api_client=api_client,
-        request=request,
-    )
+    audit_id = record(len(results), _keys(ctx, raw))
     return {
         "results": results,
         "next": str(raw[-1]["_gh_row_id"]) if more else None,
         "returned": len(results),
-        "audit_id": event.pk,
+        "audit_id": audit_id,
     }
+
+
+@transaction.atomic
+def online_query(
+    *, ctx: AccessContext, user, params: dict[str, str], api_client=None, request=None
+) -> dict[str, Any]:
+    """联机查询: one page of records, keyset-paginated by an opaque cursor. (The exchange gateway,
+    ``exchange.gateway``, serves the same answer for API tokens without Django's request stack.)"""
+    plan = plan_query(ctx, params)
+    raw = (
+        []
+        if plan.merged is None
+        else tables.select_rows(ctx.resource, plan.codes, plan.merged, plan.after, plan.limit + 1)
+    )
+
+    def record(rows: int, keys: list[str]) -> int:
+        return record_read(
+            ctx=ctx,
+            user=user,
+            channel="online_query",
+            action="exchange.read.query",
+            row_count=rows,
+            keys=keys,
+            filters=plan.filters,
+            api_client=api_client,
+            request=request,
+        ).pk
+
+    return query_answer(ctx, plan, raw, record)
 
 
 def _check_download_limits(ctx: AccessContext, user) -> None:

@@ -11,13 +11,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import require_scope
 from catalog.models import Resource, ResourceStatus
+from core import ratelimit
 from core.errors import DomainError, Invalid, NotFound
-from exchange import reading, selectors, services
+from exchange import gateway, reading, selectors, services
 from exchange.errors import ExchangeError
 from exchange.models import AccessRequest
 
@@ -209,18 +210,27 @@ PURPOSE_PARAMS = [
 ]
 
 
-class ClientRateThrottle(SimpleRateThrottle):
-    """Per API client (or per user for browser sessions) — a clear 429 with Retry-After."""
+class ClientRateThrottle(BaseThrottle):
+    """Per API client (or per user for browser sessions), counted in the database so all server
+    processes share one count (``core.ratelimit``) — a clear 429 with Retry-After. A call the
+    exchange gateway (``exchange.gateway``) already counted is not counted twice."""
 
-    scope = "exchange"
+    def allow_request(self, request, view):
+        rate = ratelimit.parse_rate(getattr(settings, "GOVHUB_EXCHANGE_RATE", "1200/min"))
+        key = rate_key_of(request)
+        if request.META.get(gateway.COUNTED_ENV) == key:
+            self.verdict = ratelimit.peek(key, rate)
+        else:
+            self.verdict = ratelimit.hit(key, rate)
+        return self.verdict.allowed
 
-    def get_rate(self):
-        return getattr(settings, "GOVHUB_EXCHANGE_RATE", "1200/min")
+    def wait(self):
+        return self.verdict.retry_after
 
-    def get_cache_key(self, request, view):
-        client = getattr(request, "api_client", None)
-        ident = f"c{client.pk}" if client is not None else f"u{request.user.pk}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+def rate_key_of(request) -> str:
+    client = getattr(request, "api_client", None)
+    return gateway.rate_key(client.pk) if client is not None else f"u{request.user.pk}"
 
 
 def _purpose(request) -> tuple[str, str]:

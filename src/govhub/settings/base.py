@@ -125,6 +125,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # Django's cursors bind on the client and never prepare; the exchange gateway's hot statements
+    # use psycopg's server-side cursors and are prepared once per connection (planning them costs
+    # more than running them). Behind a transaction-pooling PgBouncer set this to "" (off).
+    _prepare = os.environ.get("GOVHUB_DB_PREPARE_THRESHOLD", "5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(_prepare) if _prepare else None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -171,6 +177,10 @@ MEDIA_ROOT = VAR_DIR / "media"
 WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Exchange: per-client call limit (shared by all processes, core.ratelimit) and the gateway that
+# serves the online query's hot path in front of Django (exchange.gateway).
+GOVHUB_EXCHANGE_RATE = os.environ.get("GOVHUB_EXCHANGE_RATE", "1200/min")
+GOVHUB_EXCHANGE_GATEWAY = _env_bool("GOVHUB_EXCHANGE_GATEWAY", True)
 GOVHUB_MAX_UPLOAD_BYTES = int(os.environ.get("GOVHUB_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 
 # --- Government cloud (docs/cloud.md) -------------------------------------------------------

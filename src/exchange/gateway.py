@@ -1,0 +1,585 @@
+"""The exchange gateway: the online query's hot path (联机查询, S§31), served in front of Django's
+request stack for callers with an API token.
+
+Integrator systems call ``GET /api/v1/exchange/<code>/records`` hundreds of times a second. The
+answer is exactly the one ``exchange.api.views.RecordQueryApi`` gives — the same checks
+(``selectors.access_check``'s rules), the same filter parsing and paging (``reading.plan_query``),
+the same masking and the same audit event (``accounting.read_details``) — but without the
+fourteen middleware classes, DRF's request wrapping and a dozen ORM round trips:
+
+1. one statement counts the call against the client's rate limit and reads the token, client,
+   unit, service user's consumer role, the published resource with its items and table, and the
+   unit's live grants for it (nothing cached across requests, so a revoked token or grant takes
+   effect on the very next call);
+2. one ``SELECT`` of the granted columns (``datastore.tables.select_rows``);
+3. one statement appends the audit event and the record-access hashes (one transaction, durable
+   before the answer leaves);
+4. the daily usage counter, committed without waiting for the disk (a crash may lose the last
+   moments of statistics, never an audit event).
+
+Anything else — no or a bad token, a refusal, a bad filter, the rate limit, a browser session —
+is handed to Django unchanged, which answers it with the usual error shape. The gateway only
+ever serves the successful case, so the two paths cannot disagree about who may read what.
+``GOVHUB_EXCHANGE_GATEWAY=0`` turns it off (every call then goes through Django).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from core import audit, ratelimit
+from core.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+#: Set in the WSGI environ when the gateway counted the call, so Django's throttle does not count it again.
+COUNTED_ENV = "govhub.exchange.rate_counted"
+PATH = re.compile(r"^/api/v1/exchange/([A-Za-z0-9_.\-]{1,40})/records/?$")
+CHANNEL = "online_query"
+SCOPE = "exchange.query"
+#: Parsed catalog rows (items JSON text → DataItems and Columns); bounded, exact (keyed by content).
+_SHAPES: dict[tuple[str, str, str], tuple[list, list]] = {}
+_SHAPES_MAX = 512
+
+
+def rate_key(client_id: int) -> str:
+    return f"c{int(client_id)}"
+
+
+def _rate() -> ratelimit.Rate:
+    return ratelimit.parse_rate(getattr(settings, "GOVHUB_EXCHANGE_RATE", "1200/min"))
+
+
+class Gateway:
+    """WSGI middleware: serve the online query's successful calls, hand everything else to Django."""
+
+    def __init__(self, app: Callable):
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        match = (
+            PATH.match(environ.get("PATH_INFO", ""))
+            if environ.get("REQUEST_METHOD") == "GET" and getattr(settings, "GOVHUB_EXCHANGE_GATEWAY", True)
+            else None
+        )
+        if match is None or environ.get("HTTP_AUTHORIZATION", "")[:7].lower() != "bearer ":
+            return self.app(environ, start_response)
+        try:
+            answer = serve(environ, match.group(1))
+        except Exception:  # never a 500 from here: Django answers (and logs) the same request
+            logger.exception("exchange gateway: handing over to Django")
+            answer = None
+            _reset_connection()
+        finally:
+            _end_request()
+        if answer is None:
+            return self.app(environ, start_response)
+        body, request_id = answer
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("X-Request-ID", request_id),
+                ("X-Content-Type-Options", "nosniff"),
+                ("X-Frame-Options", "DENY"),
+                ("Referrer-Policy", "same-origin"),
+                ("Cross-Origin-Opener-Policy", "same-origin"),
+                ("Vary", "Accept, Authorization"),
+                ("Cache-Control", "no-store"),
+                ("X-GovHub-Served-By", "exchange-gateway"),
+            ],
+        )
+        return [body]
+
+
+def _end_request() -> None:
+    """Django's end-of-request upkeep of a persistent connection (``close_old_connections``),
+    without its per-request health-check ping: close after a database error or past
+    ``CONN_MAX_AGE``; the next request opens a fresh one."""
+    if connection.in_atomic_block or connection.connection is None:
+        return
+    if connection.errors_occurred or (
+        connection.close_at is not None and time.monotonic() >= connection.close_at
+    ):
+        close_old_connections()
+
+
+def _reset_connection() -> None:
+    if connection.in_atomic_block:
+        return
+    try:
+        if connection.connection is not None and not connection.get_autocommit():
+            connection.rollback()
+    except Exception:
+        connection.close()
+
+
+class _Caller:
+    """What ``audit.build`` reads of a request: address headers and the request id."""
+
+    def __init__(self, environ: dict, request_id: str):
+        self.META = environ
+        self.request_id = request_id
+
+
+def _request_id(environ: dict) -> str:
+    incoming = environ.get("HTTP_X_REQUEST_ID", "")
+    if incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum():
+        return incoming
+    return uuid.uuid4().hex
+
+
+def _params(environ: dict) -> dict[str, str] | None:
+    """The query string as Django reads it (last value wins), or None for anything unusual."""
+    raw = environ.get("QUERY_STRING", "")
+    if not raw.isascii():
+        return None
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=200)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    params = dict(pairs)
+    if any("\x00" in k or "\x00" in v for k, v in params.items()):
+        return None
+    return params
+
+
+def serve(environ: dict, code: str) -> tuple[bytes, str] | None:
+    """The body of a successful online query, or None to let Django answer."""
+    parts = environ["HTTP_AUTHORIZATION"].split()
+    if len(parts) != 2 or not parts[1].isascii():
+        return None
+    params = _params(environ)
+    if params is None:
+        return None
+    purpose = (environ.get("HTTP_X_PURPOSE") or params.get("purpose") or "").strip()
+    detail = (environ.get("HTTP_X_PURPOSE_DETAIL") or params.get("purpose_detail") or "").strip()
+    if "\x00" in purpose or "\x00" in detail:
+        return None
+    from accounts.services import hash_token
+
+    token_hash = hash_token(parts[1])
+    rate = _rate()
+    row = _lookup(token_hash, code, rate, environ)
+    if row is None:
+        return None
+    ctx, who = _access(row, purpose, detail)
+    if ctx is None:
+        return None
+    from . import reading
+
+    try:
+        plan = reading.plan_query(ctx, params)
+    except DomainError:
+        return None
+    from datastore import tables
+
+    table, columns = who["table"], who["columns"]
+    raw = (
+        []
+        if plan.merged is None
+        else tables.select_rows(
+            ctx.resource,
+            plan.codes,
+            plan.merged,
+            plan.after,
+            plan.limit + 1,
+            table=table,
+            all_columns=columns,
+            run=_fetchall if connection.vendor == "postgresql" else None,
+        )
+    )
+    request_id = _request_id(environ)
+    caller = _Caller(environ, request_id)
+    answer = reading.query_answer(
+        ctx, plan, raw, lambda rows, keys: _record(ctx, who, plan, rows, keys, caller)
+    )
+    _touch_token(who, environ)
+    return orjson.dumps(answer), request_id
+
+
+def _prepared(sql: str, params: list):
+    """PostgreSQL: run ``sql`` as a prepared statement of this connection (psycopg's server-side
+    binding; Django's own cursors bind on the client and re-plan every time). Planning the lookup
+    costs more than running it."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = psycopg.Cursor(connection.connection)
+        return cursor.execute(sql, params, prepare=True)
+
+
+def _fetchall(sql: str, params: list) -> list[tuple]:
+    return _prepared(sql, params).fetchall()
+
+
+# --- 1. the one lookup ------------------------------------------------------------------------
+
+
+def _lookup(token_hash: str, code: str, rate: ratelimit.Rate, environ: dict) -> dict | None:
+    from accounts.models import ApiClient, ApiToken, RoleAssignment, Unit, User
+    from catalog.models import DataItem, Resource, ResourceStatus
+    from core.models import RateWindow
+    from datastore.models import DataTable
+
+    from .models import Grant, GrantStatus
+    from .permissions import CONSUMER_ROLES
+
+    pg = connection.vendor == "postgresql"
+    qn = connection.ops.quote_name
+    t = {m: qn(m._meta.db_table) for m in (ApiToken, ApiClient, Unit, User, RoleAssignment, Resource, DataItem, DataTable, Grant)}  # fmt: skip
+    today = timezone.localdate()
+    window, _left = ratelimit.window_of(rate)
+    suffix = f"/{rate.seconds}"
+    item_fields = "i.id, i.code, i.name, i.data_type, i.length, i.precision, i.required, i.is_key, i.identifier_kind, i.sensitivity, i.position"  # fmt: skip
+    grant_fields = "g.id, g.items, g.row_filter, g.channels, g.api_client_ids, g.purpose_category, g.allow_plain, g.download_limit_rows, g.downloads_per_day"  # fmt: skip
+    roles = ", ".join(["%s"] * len(CONSUMER_ROLES))
+    if pg:
+        items_sql = (
+            f"(SELECT json_agg(json_build_array({item_fields}) ORDER BY i.position, i.id)::text "
+            f"FROM {t[DataItem]} i WHERE i.resource_id = r.id)"
+        )
+        grants_sql = (
+            f"(SELECT json_agg(json_build_array({grant_fields}) ORDER BY g.id DESC)::text FROM {t[Grant]} g "
+            "WHERE g.resource_id = r.id AND g.consumer_id = u.id AND g.status = %s "
+            "AND g.valid_from <= %s AND g.valid_to >= %s)"
+        )
+        schema = "dt.schema::text"
+    else:
+        items_sql = (
+            f"(SELECT json_group_array(json_array({item_fields.replace('i.', '')})) FROM "
+            f"(SELECT * FROM {t[DataItem]} i WHERE i.resource_id = r.id ORDER BY i.position, i.id))"
+        )
+        gf = ", ".join(
+            f"json({f})" if f in ("g.items", "g.row_filter", "g.channels", "g.api_client_ids") else f
+            for f in grant_fields.split(", ")
+        )
+        grants_sql = (
+            f"(SELECT json_group_array(json_array({gf.replace('g.', '')})) FROM (SELECT * FROM {t[Grant]} g "
+            "WHERE g.resource_id = r.id AND g.consumer_id = u.id AND g.status = %s "
+            "AND g.valid_from <= %s AND g.valid_to >= %s ORDER BY g.id DESC))"
+        )
+        schema = "dt.schema"
+    counted = "(SELECT hits FROM rl)" if pg else "NULL"
+    sql = (
+        f"SELECT {counted}, t.id, t.scopes, t.expires_at, t.revoked_at, t.last_used_at, t.last_used_ip, "
+        "c.id, c.name, c.system_name, c.is_active, u.id, u.name, u.is_active, su.id, su.username, su.is_active, "
+        f"EXISTS (SELECT 1 FROM {t[RoleAssignment]} ra WHERE ra.user_id = su.id AND ra.role IN ({roles})), "
+        f"r.id, r.code, r.name, r.sharing_type, dt.id, dt.table_name, {schema}, {items_sql}, {grants_sql} "
+        f"FROM {t[ApiToken]} t JOIN {t[ApiClient]} c ON c.id = t.client_id JOIN {t[Unit]} u ON u.id = c.unit_id "
+        f"LEFT JOIN {t[User]} su ON su.id = c.service_user_id "
+        f"LEFT JOIN {t[Resource]} r ON r.code = %s AND r.status = %s "
+        f"LEFT JOIN {t[DataTable]} dt ON dt.resource_id = r.id "
+        "WHERE t.token_hash = %s"
+    )
+    # placeholders in order: the role check, the grants' (status, from, to), the resource, the token
+    params = [*CONSUMER_ROLES, GrantStatus.ACTIVE, today, today, code, ResourceStatus.PUBLISHED, token_hash]
+    with connection.cursor() as cursor:
+        if pg:
+            rw = qn(RateWindow._meta.db_table)
+            hit = (
+                f"WITH rl AS (INSERT INTO {rw} ({qn('key')}, {qn('window')}, hits) "
+                f"SELECT 'c' || t0.client_id || %s, %s, 1 FROM {t[ApiToken]} t0 WHERE t0.token_hash = %s "
+                f"ON CONFLICT ({qn('key')}, {qn('window')}) DO UPDATE SET hits = {rw}.hits + 1 "
+                "RETURNING hits) "
+            )
+            row = _prepared(hit + sql, [suffix, window, token_hash, *params]).fetchone()
+        else:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            if row is not None:
+                verdict = ratelimit.hit(rate_key(row[7]), rate)
+                row = (verdict.hits, *row[1:])
+    if row is None or row[0] is None:
+        return None  # unknown token: Django says 401
+    environ[COUNTED_ENV] = rate_key(row[7])
+    if row[0] > rate.limit:
+        return None  # Django says 429 (without counting the call again)
+    return dict(zip(LOOKUP_COLUMNS, row, strict=True))
+
+
+LOOKUP_COLUMNS = (
+    "hits", "token_id", "scopes", "expires_at", "revoked_at", "last_used_at", "last_used_ip", "client_id",
+    "client_name", "system_name", "client_active", "unit_id", "unit_name", "unit_active", "user_id", "username",
+    "user_active", "can_read", "resource_id", "resource_code", "resource_name", "sharing_type", "table_id",
+    "table_name", "schema", "items", "grants",
+)  # fmt: skip
+
+
+# --- 2. the access decision (selectors.access_check's rules) ----------------------------------
+
+
+def _loads(value: Any) -> Any:
+    if value is None:
+        return None
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value if value is None or timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
+
+
+def _shape(row: dict) -> tuple[list, list]:
+    """DataItems (unsaved, with ids) and table Columns of the resource, parsed once per content."""
+    key = (
+        row["items"] or "[]",
+        row["table_name"] or "",
+        row["schema"] if isinstance(row["schema"], str) else "",
+    )
+    hit = _SHAPES.get(key)
+    if hit is not None and key[2]:
+        return hit
+    from catalog.models import DataItem
+    from datastore import tables
+
+    items = []
+    for f in _loads(row["items"]) or []:
+        items.append(
+            DataItem(
+                id=f[0],
+                resource_id=row["resource_id"],
+                code=f[1],
+                name=f[2],
+                data_type=f[3],
+                length=f[4],
+                precision=f[5],
+                required=bool(f[6]),
+                is_key=bool(f[7]),
+                identifier_kind=f[8] or "",
+                sensitivity=f[9],
+                position=f[10],
+            )  # fmt: skip
+        )
+    columns = [
+        tables.Column(
+            item_id=i.pk,
+            code=i.code,
+            name=i.name,
+            column=tables.column_name(i.pk),
+            data_type=i.data_type,
+            length=i.length,
+            precision=i.precision,
+            required=i.required,
+            is_key=i.is_key,
+            identifier_kind=i.identifier_kind or "",
+        )  # fmt: skip
+        for i in items
+    ]
+    if key[2]:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        _SHAPES[key] = (items, columns)
+    return items, columns
+
+
+def _access(row: dict, purpose: str, detail: str) -> tuple[Any, dict]:
+    """The AccessContext ``selectors.access_check`` would give, or (None, {}) for any refusal.
+    Every check runs on every call, on the row just read; only the objects built from the same
+    values are reused."""
+    from catalog.models import SharingType
+
+    from .models import PurposeCategory
+
+    now = timezone.now()
+    usable = (
+        row["revoked_at"] is None
+        and (_aware(row["expires_at"]) or now) > now
+        and bool(row["client_active"])
+        and bool(row["unit_active"])
+        and row["user_id"] is not None
+        and bool(row["user_active"])
+    )
+    scopes = _loads(row["scopes"]) or []
+    if not usable or SCOPE not in scopes or not row["can_read"] or row["resource_id"] is None:
+        return None, {}
+    if purpose not in PurposeCategory.values or row["sharing_type"] == SharingType.NOT_SHARED:
+        return None, {}
+    grants = [g for g in (_loads(row["grants"]) or []) if CHANNEL in (g[3] or [])]
+    grants = [g for g in grants if not g[4] or row["client_id"] in g[4]]
+    grants = [g for g in grants if g[5] == purpose]
+    if not grants or row["table_id"] is None:  # no table yet: Django answers the empty page
+        return None, {}
+    g = grants[0]
+    key = (purpose, orjson.dumps(g), *(row[c] for c in _SHAPE_COLUMNS))
+    built = _BUILT.get(key)
+    if built is None:
+        built = _build(row, g, purpose)
+        if len(_BUILT) >= _SHAPES_MAX:
+            _BUILT.clear()
+        _BUILT[key] = built
+    ctx, who = built
+    return replace(ctx, purpose_detail=detail[:200]), {**who, "row": row}
+
+
+#: What the objects built for one call depend on (everything but counters and "last used").
+_SHAPE_COLUMNS = (
+    "client_id", "client_name", "system_name", "unit_id", "unit_name", "user_id", "username",
+    "resource_id", "resource_code", "resource_name", "sharing_type", "table_id", "table_name", "schema", "items",
+)  # fmt: skip
+_BUILT: dict[tuple, tuple[Any, dict]] = {}
+
+
+def _build(row: dict, g: list, purpose: str) -> tuple[Any, dict]:
+    """The AccessContext and the caller's objects for one grant (unsaved model instances carrying
+    the ids and labels the audit event needs)."""
+    from accounts.models import ApiClient, Unit, User
+    from catalog.models import Resource
+    from datastore.models import DataTable
+
+    from .masking import masker_for
+    from .models import Grant
+    from .selectors import AccessContext
+
+    unit = Unit(id=row["unit_id"], name=row["unit_name"])
+    resource = Resource(
+        id=row["resource_id"], code=row["resource_code"], name=row["resource_name"],
+        sharing_type=row["sharing_type"],
+    )  # fmt: skip
+    grant = Grant(
+        id=g[0], resource_id=resource.pk, consumer_id=unit.pk, items=g[1] or [], row_filter=g[2] or {},
+        channels=g[3] or [], api_client_ids=g[4] or [], purpose_category=g[5], allow_plain=bool(g[6]),
+        download_limit_rows=g[7], downloads_per_day=g[8],
+    )  # fmt: skip
+    all_items, columns = _shape(row)
+    granted = set(grant.items)
+    items = [i for i in all_items if i.code in granted]
+    maskers = {} if grant.allow_plain else {i.code: masker_for(i) for i in items if masker_for(i)}
+    ctx = AccessContext(
+        grant=grant, resource=resource, items=items, maskers=maskers, purpose_category=purpose
+    )
+    who = {
+        "user": User(id=row["user_id"], username=row["username"], unit_id=unit.pk),
+        "unit": unit,
+        "client": ApiClient(
+            id=row["client_id"], name=row["client_name"], system_name=row["system_name"], unit_id=unit.pk
+        ),
+        "table": DataTable(
+            id=row["table_id"],
+            resource_id=resource.pk,
+            table_name=row["table_name"],
+            schema=_loads(row["schema"]) or [],
+        ),  # fmt: skip
+        "columns": columns,
+    }
+    return ctx, who
+
+
+# --- 3. the audit event and the record-access hashes ----------------------------------------
+
+
+def _record(ctx, who: dict, plan, rows: int, keys: list[str], caller: _Caller) -> int:
+    from .accounting import _count_usage, key_hashes, read_details
+    from .models import RecordAccess
+
+    event = audit.build(
+        action="exchange.read.query",
+        actor=who["user"],
+        api_client=who["client"],
+        unit=who["unit"],
+        target=ctx.resource,
+        purpose=ctx.purpose_category,
+        details=read_details(ctx, channel=CHANNEL, row_count=rows, filters=plan.filters),
+        request=caller,
+    )
+    hashes = sorted(key_hashes(keys))
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            event.save()
+            audit.after_insert()
+            RecordAccess.objects.bulk_create(
+                [
+                    RecordAccess(
+                        key_hash=h, audit_event_id=event.pk, resource_id=ctx.resource.pk, accessed_at=now
+                    )
+                    for h in hashes
+                ]  # fmt: skip
+            )
+            _count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
+        return event.pk
+    event_id = _insert_pg(event, hashes, ctx.resource.pk, now)
+    if connection.in_atomic_block:  # inside a caller's transaction (tests): count in it
+        _count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
+    else:
+        _count_usage_async(ctx, who["unit"].pk, rows)
+    return event_id
+
+
+def _insert_pg(event, hashes: list[str], resource_id: int, now) -> int:
+    """One statement, one transaction: the event and its record-access rows."""
+    from core.models import AuditEvent
+
+    from .models import RecordAccess
+
+    qn = connection.ops.quote_name
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
+    ra = RecordAccess._meta
+    sql = (
+        f"WITH ev AS (INSERT INTO {qn(AuditEvent._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id), "
+        f"ra AS (INSERT INTO {qn(ra.db_table)} (key_hash, audit_event_id, resource_id, accessed_at) "
+        "SELECT h, ev.id, %s, %s FROM ev, unnest(%s::text[]) AS h) "
+        "SELECT id FROM ev"
+    )
+    event.pk = _prepared(sql, [*values, resource_id, now, hashes]).fetchone()[0]
+    audit.after_insert()
+    return event.pk
+
+
+def _count_usage_async(ctx, unit_id: int, rows: int) -> None:
+    """The day's usage counter (S§38 statistics) in its own transaction that does not wait for the
+    WAL flush: every call of a client bumps the same row, and a synchronous commit would serialise
+    them behind the disk. Values are integers, a date and a checked purpose, bound as literals."""
+    from psycopg import sql as pgsql
+
+    from .models import PurposeCategory, UsageDaily
+
+    if ctx.purpose_category not in PurposeCategory.values:  # checked before; never a literal of user text
+        return
+    qn = connection.ops.quote_name
+    table = qn(UsageDaily._meta.db_table)
+    key = (timezone.localdate(), int(ctx.resource.pk), int(unit_id), ctx.purpose_category, CHANNEL)
+    with connection.cursor() as cursor:
+        literals = (
+            pgsql.SQL(", ")
+            .join([pgsql.Literal(v) for v in (*key, 1, int(rows))])
+            .as_string(cursor.connection)
+        )
+        cursor.execute(
+            "BEGIN; SET LOCAL synchronous_commit TO OFF; "
+            f"INSERT INTO {table} (day, resource_id, consumer_id, purpose_category, channel, calls, rows) "
+            f"VALUES ({literals}) ON CONFLICT (day, resource_id, consumer_id, purpose_category, channel) "
+            f"DO UPDATE SET calls = {table}.calls + 1, rows = {table}.rows + EXCLUDED.rows; COMMIT"
+        )
+
+
+def _touch_token(who: dict, environ: dict) -> None:
+    """``accounts.services.api_token_touch``'s rule: "last used" at most once a minute per address."""
+    from accounts.models import ApiToken
+    from core.middleware import client_ip
+
+    row = who["row"]
+    ip = client_ip(_Caller(environ, ""))
+    last = _aware(row["last_used_at"])
+    now = timezone.now()
+    if last and row["last_used_ip"] == ip and now - last < dt.timedelta(minutes=1):
+        return
+    ApiToken.objects.filter(pk=row["token_id"]).update(last_used_at=now, last_used_ip=ip)
