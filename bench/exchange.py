@@ -8,7 +8,7 @@
 
 Uses its own database ``gh_bench_exchange`` (dropped and re-created), never the test database.
 
-    .venv/bin/python bench/exchange.py [--rows 1000000] [--seconds 20] [--no-write]
+    .venv/bin/python bench/exchange.py [--rows 1000000] [--seconds 20] [--no-write] [--only query|download]
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def _perfdoc():
 
 perfdoc = _perfdoc()
 
-DB = "gh_bench_exchange"
+#: ``BENCH_DB=<name>`` lets two people measure at once without dropping each other's database.
+DB = os.environ.get("BENCH_DB", "gh_bench_exchange")
 PG = "postgres://postgres@127.0.0.1:5432/"
 PORT = 8765
 
@@ -176,53 +177,9 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--seconds", type=int, default=20)
-    ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--no-write", action="store_true")
-    args = ap.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is needed: apt-get install wrk")
-    env = {
-        **os.environ,
-        "DATABASE_URL": PG + DB,
-        "DJANGO_SETTINGS_MODULE": "govhub.settings.base",
-        "DJANGO_DEBUG": "0",
-        "GOVHUB_EXCHANGE_RATE": "100000000/min",
-        "GOVHUB_VAR_DIR": tempfile.mkdtemp(prefix="gh-bench-"),
-    }
-    os.environ.update(env)
-    note = perfdoc.load_note()
-    info = setup(args.rows)
-    print(f"loaded {args.rows:,} rows by COPY in {info['load_s']:.1f} s")
-
-    # 1. online query vs the bare view, same server
-    keys = [id_card(random.randrange(args.rows)) for _ in range(5000)]  # noqa: S311
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write("keys = {" + ",".join(f'"{k}"' for k in keys) + "}\n")
-        lua.write(
-            "request = function()\n"
-            f'  return wrk.format("GET", "/api/v1/exchange/{info["code"]}/records?sfzh=" .. keys[math.random(#keys)])\n'
-            "end\n"
-        )
-    server = serve(env, args.workers)
-    try:
-        auth = {"Authorization": f"Bearer {info['token']}", "X-Purpose": "data_check"}
-        wrk("/healthz", 3, {})  # warm up
-        ceiling = wrk("/healthz", args.seconds, {})
-        wrk("/", 3, auth, script=lua.name)
-        query = wrk("/", args.seconds, auth, script=lua.name)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    print(f"bare view /healthz: {ceiling['rps']:.0f} req/s, p99 {ceiling['p99_ms']:.1f} ms")
-    print(
-        f"online query:      {query['rps']:.0f} req/s, p99 {query['p99_ms']:.1f} ms, non-2xx {query['errors']}"
-    )
-
-    # 2. batch download of the whole slice, one worker so its RSS is the download's
+def download(args, env: dict, info: dict) -> dict:
+    """2. Batch download of the whole slice as CSV, one worker so its RSS is the download's, against
+    ``COPY (SELECT …) TO STDOUT`` of the same columns."""
     import psycopg
 
     c = info["cols"]
@@ -257,10 +214,74 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     ratio = copy_s / dl_s if dl_s else 0
+    rows = lines - 1
     print(f"COPY TO STDOUT:    {args.rows / copy_s:,.0f} rows/s ({copied / 1e6:.0f} MB in {copy_s:.1f} s)")
-    print(f"GovHub download:   {(lines - 1) / dl_s:,.0f} rows/s ({size / 1e6:.0f} MB in {dl_s:.1f} s), "
+    print(f"GovHub download:   {rows / dl_s:,.0f} rows/s ({size / 1e6:.0f} MB in {dl_s:.1f} s), "
           f"= {ratio:.0%} of COPY; worker peak RSS {rss:.0f} MB (idle {base_rss:.0f} MB)")  # fmt: skip
+    return {
+        "copy_rps": args.rows / copy_s,
+        "rows_per_s": rows / dl_s,
+        "ratio": ratio,
+        "rss_mb": rss,
+        "idle_rss_mb": base_rss,
+        "rows": rows,
+    }
 
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--only", choices=["query", "download"], help="measure one part; writes nothing")
+    args = ap.parse_args()
+    if args.only != "download" and not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    env = {
+        **os.environ,
+        "DATABASE_URL": PG + DB,
+        "DJANGO_SETTINGS_MODULE": "govhub.settings.base",
+        "DJANGO_DEBUG": "0",
+        "GOVHUB_EXCHANGE_RATE": "100000000/min",
+        "GOVHUB_VAR_DIR": tempfile.mkdtemp(prefix="gh-bench-"),
+    }
+    os.environ.update(env)
+    note = perfdoc.load_note()
+    info = setup(args.rows)
+    print(f"loaded {args.rows:,} rows by COPY in {info['load_s']:.1f} s")
+    if args.only == "download":
+        download(args, env, info)
+        return
+
+    # 1. online query vs the bare view, same server
+    keys = [id_card(random.randrange(args.rows)) for _ in range(5000)]  # noqa: S311
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write("keys = {" + ",".join(f'"{k}"' for k in keys) + "}\n")
+        lua.write(
+            "request = function()\n"
+            f'  return wrk.format("GET", "/api/v1/exchange/{info["code"]}/records?sfzh=" .. keys[math.random(#keys)])\n'
+            "end\n"
+        )
+    server = serve(env, args.workers)
+    try:
+        auth = {"Authorization": f"Bearer {info['token']}", "X-Purpose": "data_check"}
+        wrk("/healthz", 3, {})  # warm up
+        ceiling = wrk("/healthz", args.seconds, {})
+        wrk("/", 3, auth, script=lua.name)
+        query = wrk("/", args.seconds, auth, script=lua.name)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    print(f"bare view /healthz: {ceiling['rps']:.0f} req/s, p99 {ceiling['p99_ms']:.1f} ms")
+    print(
+        f"online query:      {query['rps']:.0f} req/s, p99 {query['p99_ms']:.1f} ms, non-2xx {query['errors']}"
+    )
+
+    if args.only == "query":
+        return
+
+    dl = download(args, env, info)
     ok = lambda b: "✅" if b else "❌"  # noqa: E731
     body = f"""## Exchange: online query and batch download (issue 7)
 
@@ -272,9 +293,9 @@ loopback (wrk shares the 2 cores). `bench/exchange.py`.
 |---|---|---|
 | bare Django view (`/healthz`, one `SELECT 1`) — the ceiling | {ceiling["rps"]:,.0f} req/s, p99 {ceiling["p99_ms"]:.1f} ms | — |
 | online query by 身份证号: token auth + grant + purpose + masking + audit event + record-access hash | {query["rps"]:,.0f} req/s, p99 {query["p99_ms"]:.1f} ms, non-2xx {query["errors"]} | ≥ 1,000 req/s, p99 < 50 ms {ok(query["rps"] >= 1000 and query["p99_ms"] < 50)} |
-| `COPY (SELECT 4 columns) TO STDOUT` of the slice | {args.rows / copy_s:,.0f} rows/s | — |
-| batch download CSV of the same slice, masked | {(lines - 1) / dl_s:,.0f} rows/s = {ratio:.0%} of COPY | ≥ 70 % {ok(ratio >= 0.7)} |
-| worker peak RSS during the download | {rss:.0f} MB (idle {base_rss:.0f} MB) | < 150 MB {ok(rss < 150)} |
+| `COPY (SELECT 4 columns) TO STDOUT` of the slice | {dl["copy_rps"]:,.0f} rows/s | — |
+| batch download CSV of the same slice, masked | {dl["rows_per_s"]:,.0f} rows/s = {dl["ratio"]:.0%} of COPY | ≥ 70 % {ok(dl["ratio"] >= 0.7)} |
+| worker peak RSS during the download | {dl["rss_mb"]:.0f} MB (idle {dl["idle_rss_mb"]:.0f} MB) | < 150 MB {ok(dl["rss_mb"] < 150)} |
 """
     if not args.no_write:
         perfdoc.write_section("exchange", body)

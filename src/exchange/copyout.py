@@ -5,9 +5,10 @@ speed of ``COPY`` itself).
 The file is byte for byte the one the Python path (``reading._stream_csv``) writes: each value is
 rendered as the text ``reading._present`` gives (ISO dates, ``str(Decimal)``, ``True``/``False``),
 masked by the SQL form of the same masker (``masking.sql_mask``), and an empty text is written like
-a NULL (nothing between the commas), as the Python path does. The ``WHERE`` clause is the data
-store's (``tables.select_sql``): identifiers generated, values bound — psycopg merges them into the
-``COPY`` statement client-side as quoted literals, since ``COPY`` takes no parameters.
+a NULL, nothing between the commas, as the Python path does (PostgreSQL alone would write ``""``).
+The ``WHERE`` clause is the data store's (``tables.select_sql``): identifiers generated, values
+bound — psycopg merges them into the ``COPY`` statement client-side as quoted literals, since
+``COPY`` takes no parameters.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def render_text(col: tables.Column, name: str) -> str:
     if t == DataType.DECIMAL:
         return _decimal_text(name)
     if t == DataType.DATE:
+        if _iso_dates():  # date_out in ISO style is date.isoformat() for every year Python has
+            return f"CAST({name} AS text)"
         return f"to_char({name}, 'YYYY-MM-DD')"
     if t == DataType.DATETIME:  # datetime.isoformat(): microseconds only when there are some
         return (
@@ -63,27 +66,46 @@ def render_text(col: tables.Column, name: str) -> str:
     return name
 
 
+def _iso_dates() -> bool:
+    """The session's DateStyle (reported by the server to the client) writes dates as ISO."""
+    style = connection.connection.info.parameter_status("DateStyle") or ""
+    return style.replace(" ", "").upper().startswith("ISO")
+
+
 def csv_copy_sql(ctx: AccessContext, filters: dict[str, Any], limit: int) -> tuple[str, list] | None:
     """``COPY (SELECT …) TO STDOUT`` of the granted items, masked, filtered by ``filters`` (the
     caller's and the grant's row filter, already merged), in ``_gh_row_id`` order, at most ``limit``
     rows. None when the database cannot do it (not PostgreSQL, no table yet, a masker without a SQL
-    form): the caller then uses the Python path."""
+    form): the caller then uses the Python path.
+
+    The inner ``SELECT`` (``tables.select_sql``) renders each value once, as the text to mask with ''
+    already turned into NULL; the outer one masks it."""
     if connection.vendor != "postgresql":
         return None
+    masks = {code: sql_mask(fn) for code, fn in ctx.maskers.items()}
+    if None in masks.values():
+        return None
+    connection.ensure_connection()
+
+    def render(col: tables.Column, name: str) -> str:
+        text = render_text(col, name)
+        if col.code in masks:
+            prepare, _mask = masks[col.code]
+            return f"NULLIF({prepare(text)}, '')"
+        return f"NULLIF({text}, '')" if col.data_type == DataType.STRING else text
+
     codes = [i.code for i in ctx.items]
-    query = tables.select_sql(ctx.resource, codes, filters, None, limit, render=render_text)
+    query = tables.select_sql(ctx.resource, codes, filters, None, limit, render=render)
     if query is None:
         return None
     inner, params, cols = query
     shown = []
-    for item, col in zip(ctx.items, cols, strict=True):
+    for col in cols:
         value = f"s.{tables.q(col.column)}"
-        fn = ctx.maskers.get(item.code)
-        if fn is not None:
-            value = sql_mask(fn, value)
-            if value is None:
-                return None
-        shown.append(f"NULLIF({value}, '')")
+        if col.code in masks:
+            _prepare, mask = masks[col.code]
+            value = mask(value, f"char_length({value})")
+        shown.append(value)
     select = f"SELECT {', '.join(shown)} FROM ({inner}) AS s ORDER BY s._gh_row_id"
     return f"COPY ({select}) TO STDOUT (FORMAT csv)", params
 
