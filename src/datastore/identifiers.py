@@ -100,7 +100,7 @@ def _area_code_series() -> pl.Series:
 
 def area_code_unknown(expr: pl.Expr) -> pl.Expr:
     """Warning only: the first six characters are not a known administrative division code."""
-    return ~expr.str.slice(0, 6).is_in(_area_code_series())
+    return ~expr.str.slice(0, 6).is_in(_area_code_series().implode())
 
 
 def parse_date_fast(expr: pl.Expr) -> pl.Expr:

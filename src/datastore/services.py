@@ -412,7 +412,7 @@ def _prepared(reader, cols, *, pg: bool, first_row_id: int | None) -> Iterator[t
     """(batch, checked, encoded) for every batch, read, validated and encoded by a worker thread
     while the caller writes the previous batch: polars and the database then use both cores.
     The worker touches no database connection; errors it meets are raised here, in order."""
-    out: queue.Queue = queue.Queue(maxsize=2)
+    out: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
     def put(item) -> bool:
