@@ -4,8 +4,13 @@ record keys for "who accessed this record"; daily usage counters."""
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
+import logging
+import os
+import threading
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -20,6 +25,8 @@ from core.models import AuditEvent
 from .masking import mask_generic, mask_id_card, masker_for
 from .models import RecordAccess, UsageDaily
 from .selectors import AccessContext
+
+logger = logging.getLogger(__name__)
 
 
 def _hmac_key() -> bytes:
@@ -168,13 +175,75 @@ def _count_usage(ctx: AccessContext, unit_id: int, channel: str, rows: int, day)
         purpose_category=ctx.purpose_category,
         channel=channel,
     )
-    if UsageDaily.objects.filter(**key).update(calls=F("calls") + 1, rows=F("rows") + rows):
+    _add_usage(key, 1, rows)
+
+
+def _add_usage(key: dict, calls: int, rows: int) -> None:
+    if UsageDaily.objects.filter(**key).update(calls=F("calls") + calls, rows=F("rows") + rows):
         return
     try:
         with transaction.atomic():
-            UsageDaily.objects.create(calls=1, rows=rows, **key)
+            UsageDaily.objects.create(calls=calls, rows=rows, **key)
     except IntegrityError:  # created concurrently
-        UsageDaily.objects.filter(**key).update(calls=F("calls") + 1, rows=F("rows") + rows)
+        UsageDaily.objects.filter(**key).update(calls=F("calls") + calls, rows=F("rows") + rows)
+
+
+class UsageBuffer:
+    """Daily usage counts of the exchange gateway, added up in this process and written by a
+    background thread once a second in one statement (its own database connection). A process
+    that exits normally writes what is left (``atexit``); one killed loses at most its last second
+    of counts — statistics, not the audit trail, which has every call."""
+
+    def __init__(self, every: float = 1.0):
+        self.every = every
+        self._lock = threading.Lock()
+        self._pending: dict[tuple, list[int]] = {}
+        self._pid: int | None = None
+
+    def add(self, key: tuple, rows: int) -> None:
+        """``key`` = (day, resource id, consumer unit id, purpose category, channel)."""
+        with self._lock:
+            counts = self._pending.setdefault(key, [0, 0])
+            counts[0] += 1
+            counts[1] += rows
+            if self._pid != os.getpid():  # first use in this (forked) process
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="govhub-usage", daemon=True).start()
+                atexit.register(self.flush)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.every)
+            self.flush()
+
+    def flush(self) -> int:
+        """Write what is pending; on failure keep it for the next try. Returns the keys written."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
+        from django.db import connection
+
+        try:
+            with transaction.atomic():
+                for (day, resource_id, unit_id, purpose, channel), (calls, rows) in sorted(pending.items()):
+                    key = dict(day=day, resource_id=resource_id, consumer_id=unit_id,
+                               purpose_category=purpose, channel=channel)  # fmt: skip
+                    _add_usage(key, calls, rows)
+        except Exception:
+            logger.exception("usage counts not written; kept for the next try")
+            with self._lock:
+                for key, (calls, rows) in pending.items():
+                    counts = self._pending.setdefault(key, [0, 0])
+                    counts[0] += calls
+                    counts[1] += rows
+            if not connection.in_atomic_block:
+                connection.close()
+            return 0
+        return len(pending)
+
+
+usage_buffer = UsageBuffer()
 
 
 def who_accessed(*, identifier: str, limit: int = 500) -> list[AuditEvent]:

@@ -14,8 +14,10 @@ fourteen middleware classes, DRF's request wrapping and a dozen ORM round trips:
 2. one ``SELECT`` of the granted columns (``datastore.tables.select_rows``);
 3. one statement appends the audit event and the record-access hashes (one transaction, durable
    before the answer leaves);
-4. the daily usage counter, committed without waiting for the disk (a crash may lose the last
-   moments of statistics, never an audit event).
+4. the daily usage counter is added up in the process and written once a second
+   (``accounting.UsageBuffer``): every call of a client would otherwise update the same row, and
+   those updates queue behind each other's commits. A crash may lose the last second of
+   statistics, never an audit event (the statistics can be recounted from the audit trail).
 
 Anything else — no or a bad token, a refusal, a bad filter, the rate limit, a browser session —
 is handed to Django unchanged, which answers it with the usual error shape. The gateway only
@@ -26,6 +28,7 @@ ever serves the successful case, so the two paths cannot disagree about who may 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import time
@@ -231,21 +234,21 @@ def _fetchall(sql: str, params: list) -> list[tuple]:
 # --- 1. the one lookup ------------------------------------------------------------------------
 
 
-def _lookup(token_hash: str, code: str, rate: ratelimit.Rate, environ: dict) -> dict | None:
+@functools.cache
+def _lookup_sql(vendor: str) -> str:
+    """The lookup (built once per process). PostgreSQL: prefixed by the rate count (``%s``: the
+    key suffix, the window, the token hash)."""
     from accounts.models import ApiClient, ApiToken, RoleAssignment, Unit, User
-    from catalog.models import DataItem, Resource, ResourceStatus
+    from catalog.models import DataItem, Resource
     from core.models import RateWindow
     from datastore.models import DataTable
 
-    from .models import Grant, GrantStatus
+    from .models import Grant
     from .permissions import CONSUMER_ROLES
 
-    pg = connection.vendor == "postgresql"
+    pg = vendor == "postgresql"
     qn = connection.ops.quote_name
     t = {m: qn(m._meta.db_table) for m in (ApiToken, ApiClient, Unit, User, RoleAssignment, Resource, DataItem, DataTable, Grant)}  # fmt: skip
-    today = timezone.localdate()
-    window, _left = ratelimit.window_of(rate)
-    suffix = f"/{rate.seconds}"
     item_fields = "i.id, i.code, i.name, i.data_type, i.length, i.precision, i.required, i.is_key, i.identifier_kind, i.sensitivity, i.position"  # fmt: skip
     grant_fields = "g.id, g.items, g.row_filter, g.channels, g.api_client_ids, g.purpose_category, g.allow_plain, g.download_limit_rows, g.downloads_per_day"  # fmt: skip
     roles = ", ".join(["%s"] * len(CONSUMER_ROLES))
@@ -275,10 +278,10 @@ def _lookup(token_hash: str, code: str, rate: ratelimit.Rate, environ: dict) -> 
             "AND g.valid_from <= %s AND g.valid_to >= %s ORDER BY g.id DESC))"
         )
         schema = "dt.schema"
-    counted = "(SELECT hits FROM rl)" if pg else "NULL"
     sql = (
-        f"SELECT {counted}, t.id, t.scopes, t.expires_at, t.revoked_at, t.last_used_at, t.last_used_ip, "
-        "c.id, c.name, c.system_name, c.is_active, u.id, u.name, u.is_active, su.id, su.username, su.is_active, "
+        f"SELECT {'(SELECT hits FROM rl)' if pg else 'NULL'}, t.id, t.scopes, t.expires_at, t.revoked_at, "
+        "t.last_used_at, t.last_used_ip, c.id, c.name, c.system_name, c.is_active, u.id, u.name, u.is_active, "
+        "su.id, su.username, su.is_active, "
         f"EXISTS (SELECT 1 FROM {t[RoleAssignment]} ra WHERE ra.user_id = su.id AND ra.role IN ({roles})), "
         f"r.id, r.code, r.name, r.sharing_type, dt.id, dt.table_name, {schema}, {items_sql}, {grants_sql} "
         f"FROM {t[ApiToken]} t JOIN {t[ApiClient]} c ON c.id = t.client_id JOIN {t[Unit]} u ON u.id = c.unit_id "
@@ -287,24 +290,37 @@ def _lookup(token_hash: str, code: str, rate: ratelimit.Rate, environ: dict) -> 
         f"LEFT JOIN {t[DataTable]} dt ON dt.resource_id = r.id "
         "WHERE t.token_hash = %s"
     )
+    if not pg:
+        return sql
+    rw = qn(RateWindow._meta.db_table)
+    return (
+        f"WITH rl AS (INSERT INTO {rw} ({qn('key')}, {qn('window')}, hits) "
+        f"SELECT 'c' || t0.client_id || %s, %s, 1 FROM {t[ApiToken]} t0 WHERE t0.token_hash = %s "
+        f"ON CONFLICT ({qn('key')}, {qn('window')}) DO UPDATE SET hits = {rw}.hits + 1 "
+        "RETURNING hits) " + sql
+    )
+
+
+def _lookup(token_hash: str, code: str, rate: ratelimit.Rate, environ: dict) -> dict | None:
+    from catalog.models import ResourceStatus
+
+    from .models import GrantStatus
+    from .permissions import CONSUMER_ROLES
+
+    today = timezone.localdate()
     # placeholders in order: the role check, the grants' (status, from, to), the resource, the token
     params = [*CONSUMER_ROLES, GrantStatus.ACTIVE, today, today, code, ResourceStatus.PUBLISHED, token_hash]
-    with connection.cursor() as cursor:
-        if pg:
-            rw = qn(RateWindow._meta.db_table)
-            hit = (
-                f"WITH rl AS (INSERT INTO {rw} ({qn('key')}, {qn('window')}, hits) "
-                f"SELECT 'c' || t0.client_id || %s, %s, 1 FROM {t[ApiToken]} t0 WHERE t0.token_hash = %s "
-                f"ON CONFLICT ({qn('key')}, {qn('window')}) DO UPDATE SET hits = {rw}.hits + 1 "
-                "RETURNING hits) "
-            )
-            row = _prepared(hit + sql, [suffix, window, token_hash, *params]).fetchone()
-        else:
+    sql = _lookup_sql(connection.vendor)
+    if connection.vendor == "postgresql":
+        window, _left = ratelimit.window_of(rate)
+        row = _prepared(sql, [f"/{rate.seconds}", window, token_hash, *params]).fetchone()
+    else:
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
-            if row is not None:
-                verdict = ratelimit.hit(rate_key(row[7]), rate)
-                row = (verdict.hits, *row[1:])
+        if row is not None:
+            verdict = ratelimit.hit(rate_key(row[7]), rate)
+            row = (verdict.hits, *row[1:])
     if row is None or row[0] is None:
         return None  # unknown token: Django says 401
     environ[COUNTED_ENV] = rate_key(row[7])
@@ -485,7 +501,7 @@ def _build(row: dict, g: list, purpose: str) -> tuple[Any, dict]:
 
 
 def _record(ctx, who: dict, plan, rows: int, keys: list[str], caller: _Caller) -> int:
-    from .accounting import _count_usage, key_hashes, read_details
+    from .accounting import _count_usage, key_hashes, read_details, usage_buffer
     from .models import RecordAccess
 
     event = audit.build(
@@ -518,57 +534,37 @@ def _record(ctx, who: dict, plan, rows: int, keys: list[str], caller: _Caller) -
     if connection.in_atomic_block:  # inside a caller's transaction (tests): count in it
         _count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
     else:
-        _count_usage_async(ctx, who["unit"].pk, rows)
+        usage_buffer.add(
+            (timezone.localdate(), ctx.resource.pk, who["unit"].pk, ctx.purpose_category, CHANNEL), rows
+        )
     return event_id
 
 
-def _insert_pg(event, hashes: list[str], resource_id: int, now) -> int:
-    """One statement, one transaction: the event and its record-access rows."""
+@functools.cache
+def _insert_sql() -> tuple[str, tuple]:
     from core.models import AuditEvent
 
     from .models import RecordAccess
 
     qn = connection.ops.quote_name
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
-    ra = RecordAccess._meta
+    fields = tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
     sql = (
         f"WITH ev AS (INSERT INTO {qn(AuditEvent._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id), "
-        f"ra AS (INSERT INTO {qn(ra.db_table)} (key_hash, audit_event_id, resource_id, accessed_at) "
+        f"ra AS (INSERT INTO {qn(RecordAccess._meta.db_table)} (key_hash, audit_event_id, resource_id, accessed_at) "
         "SELECT h, ev.id, %s, %s FROM ev, unnest(%s::text[]) AS h) "
         "SELECT id FROM ev"
     )
+    return sql, fields
+
+
+def _insert_pg(event, hashes: list[str], resource_id: int, now) -> int:
+    """One statement, one transaction: the event and its record-access rows."""
+    sql, fields = _insert_sql()
+    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
     event.pk = _prepared(sql, [*values, resource_id, now, hashes]).fetchone()[0]
     audit.after_insert()
     return event.pk
-
-
-def _count_usage_async(ctx, unit_id: int, rows: int) -> None:
-    """The day's usage counter (S§38 statistics) in its own transaction that does not wait for the
-    WAL flush: every call of a client bumps the same row, and a synchronous commit would serialise
-    them behind the disk. Values are integers, a date and a checked purpose, bound as literals."""
-    from psycopg import sql as pgsql
-
-    from .models import PurposeCategory, UsageDaily
-
-    if ctx.purpose_category not in PurposeCategory.values:  # checked before; never a literal of user text
-        return
-    qn = connection.ops.quote_name
-    table = qn(UsageDaily._meta.db_table)
-    key = (timezone.localdate(), int(ctx.resource.pk), int(unit_id), ctx.purpose_category, CHANNEL)
-    with connection.cursor() as cursor:
-        literals = (
-            pgsql.SQL(", ")
-            .join([pgsql.Literal(v) for v in (*key, 1, int(rows))])
-            .as_string(cursor.connection)
-        )
-        cursor.execute(
-            "BEGIN; SET LOCAL synchronous_commit TO OFF; "
-            f"INSERT INTO {table} (day, resource_id, consumer_id, purpose_category, channel, calls, rows) "
-            f"VALUES ({literals}) ON CONFLICT (day, resource_id, consumer_id, purpose_category, channel) "
-            f"DO UPDATE SET calls = {table}.calls + 1, rows = {table}.rows + EXCLUDED.rows; COMMIT"
-        )
 
 
 def _touch_token(who: dict, environ: dict) -> None:

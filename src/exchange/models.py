@@ -130,7 +130,7 @@ class RecordAccess(models.Model):
     never the raw identifier, so the log cannot be mined for identities.
     """
 
-    key_hash = models.CharField(max_length=64, db_index=True)
+    key_hash = models.CharField(max_length=64)
     audit_event_id = models.BigIntegerField()
     resource_id = models.BigIntegerField()
     accessed_at = models.DateTimeField(default=timezone.now)
@@ -138,6 +138,8 @@ class RecordAccess(models.Model):
     class Meta:
         verbose_name = _("记录访问")
         verbose_name_plural = _("记录访问")
+        # exact lookups only: a plain index, not db_index's second LIKE index on PostgreSQL
+        indexes = [models.Index(fields=["key_hash"], name="exchange_recacc_key_hash_idx")]
 
     def __str__(self) -> str:
         return f"{self.key_hash[:8]}@{self.audit_event_id}"

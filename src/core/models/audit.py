@@ -65,8 +65,18 @@ class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     seq = models.BigIntegerField(_("链序号"), null=True, blank=True, unique=True)
     occurred_at = models.DateTimeField(_("时间"), db_index=True)
+    # Indexed with occurred_at (Meta): an index on actor alone would only cost every insert. No
+    # database constraint: its check at every commit locks the actor's row (FOR KEY SHARE), and
+    # every audited read of one API client would queue on its service user's row. Users are never
+    # deleted (deactivated instead); PROTECT still stops a deletion through the ORM.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     actor_label = models.CharField(_("操作者"), max_length=150, blank=True)
     api_client_id = models.BigIntegerField(_("接口客户端"), null=True, blank=True)
@@ -75,7 +85,7 @@ class AuditEvent(models.Model):
     unit_label = models.CharField(max_length=200, blank=True)
     ip = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
     request_id = models.CharField(_("请求编号"), max_length=64, blank=True)
-    action = models.CharField(_("动作"), max_length=100, db_index=True)
+    action = models.CharField(_("动作"), max_length=100)  # indexed in Meta (no LIKE index needed)
     target_type = models.CharField(_("对象类型"), max_length=100, blank=True)
     target_id = models.CharField(_("对象编号"), max_length=64, blank=True)
     target_label = models.CharField(_("对象"), max_length=300, blank=True)
@@ -93,6 +103,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["target_type", "target_id"]),
             models.Index(fields=["actor", "occurred_at"]),
+            models.Index(fields=["action"], name="core_audit_action_idx"),
         ]
         default_permissions = ("view",)
 

@@ -19,6 +19,7 @@ from accounts import services as accounts
 from accounts.roles import Role
 from core.models import AuditEvent, RateWindow
 from exchange import services
+from exchange.accounting import usage_buffer
 from exchange.gateway import Gateway
 from exchange.models import RecordAccess, UsageDaily
 
@@ -219,8 +220,30 @@ def test_outside_a_transaction_the_event_and_usage_are_committed(world, client_t
         assert status == 200 and headers[SERVED]
     events = AuditEvent.objects.filter(action="exchange.read.query")
     assert events.count() == 3 and {e.details["rows"] for e in events} == {2}
+    usage_buffer.flush()  # PostgreSQL: counted in the process, written once a second
     usage = UsageDaily.objects.get(
         resource=world["resource"], channel="online_query", day=timezone.localdate()
     )
     assert (usage.calls, usage.rows) == (3, 6)
     assert RecordAccess.objects.count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_usage_buffer_adds_up_calls_and_keeps_counts_it_could_not_write(world):
+    """S§38 statistics: counts added up in the process reach UsageDaily in one write; a failed write
+    loses nothing."""
+    from exchange.accounting import UsageBuffer
+
+    buf = UsageBuffer(every=3600)
+    day, res, unit = timezone.localdate(), world["resource"].pk, world["consumer"].unit_id
+    for rows in (1, 2, 3):
+        buf.add((day, res, unit, "data_check", "online_query"), rows)
+    buf.add((day, 987654321, unit, "data_check", "online_query"), 5)  # no such resource: the write fails
+    assert buf.flush() == 0
+    assert not UsageDaily.objects.exists()
+    buf._pending.pop((day, 987654321, unit, "data_check", "online_query"))
+    buf.add((day, res, unit, "data_check", "online_query"), 4)
+    assert buf.flush() == 1
+    usage = UsageDaily.objects.get()
+    assert (usage.calls, usage.rows) == (4, 10)
+    assert buf.flush() == 0
