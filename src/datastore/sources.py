@@ -900,7 +900,11 @@ class XlsxSource:
         )
         value = (
             pl.when(t == "s")
-            .then(pl.lit(shared).gather(pl.col("v").str.strip_chars().cast(pl.Int64, strict=False)))
+            .then(
+                pl.lit(shared).gather(
+                    pl.when(t == "s").then(pl.col("v").str.strip_chars().cast(pl.Int64, strict=False))
+                )
+            )
             .when(t == "inlineStr")
             .then(pl.col("is"))
             .when(t == "b")
@@ -1053,7 +1057,7 @@ class XlsxSource:
                 wide = filled.select(pl.col("line").unique(maintain_order=True))
                 if extra.height:
                     wide = wide.filter(~pl.col("line").is_in(extra["line"].implode()))
-                inside = cells.filter(pl.col("ci") < width)
+                inside = filled.filter(pl.col("ci") < width)  # an empty cell is null
                 for i, name in keep:
                     text = pl.col("text")
                     kind = header.columns[i].data_type
