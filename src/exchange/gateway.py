@@ -40,7 +40,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from core import audit, ratelimit
@@ -113,11 +113,10 @@ def _end_request() -> None:
     """Django's end-of-request upkeep of a persistent connection (``close_old_connections``),
     without its per-request health-check ping: close after a database error or past
     ``CONN_MAX_AGE``; the next request opens a fresh one."""
-    if connection.in_atomic_block or connection.connection is None:
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.in_atomic_block or db.connection is None:
         return
-    if connection.errors_occurred or (
-        connection.close_at is not None and time.monotonic() >= connection.close_at
-    ):
+    if db.errors_occurred or (db.close_at is not None and time.monotonic() >= db.close_at):
         close_old_connections()
 
 
@@ -177,7 +176,8 @@ def serve(environ: dict, code: str) -> tuple[bytes, str] | None:
 
     token_hash = hash_token(parts[1])
     rate = _rate()
-    row = _lookup(token_hash, code, rate, environ)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the ``connection`` proxy costs a lookup
+    row = _lookup(db, token_hash, code, rate, environ)
     if row is None:
         return None
     ctx, who = _access(row, purpose, detail)
@@ -203,32 +203,28 @@ def serve(environ: dict, code: str) -> tuple[bytes, str] | None:
             plan.limit + 1,
             table=table,
             all_columns=columns,
-            run=_fetchall if connection.vendor == "postgresql" else None,
+            run=(lambda sql, p: _prepared(db, sql, p).fetchall()) if db.vendor == "postgresql" else None,
         )
     )
     request_id = _request_id(environ)
     caller = _Caller(environ, request_id)
     answer = reading.query_answer(
-        ctx, plan, raw, lambda rows, keys: _record(ctx, who, plan, rows, keys, caller)
+        ctx, plan, raw, lambda rows, keys: _record(db, ctx, who, plan, rows, keys, caller)
     )
     _touch_token(who, environ)
     return orjson.dumps(answer), request_id
 
 
-def _prepared(sql: str, params: list):
+def _prepared(db, sql: str, params: list):
     """PostgreSQL: run ``sql`` as a prepared statement of this connection (psycopg's server-side
     binding; Django's own cursors bind on the client and re-plan every time). Planning the lookup
     costs more than running it."""
     import psycopg
 
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        cursor = psycopg.Cursor(connection.connection)
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        cursor = psycopg.Cursor(db.connection)
         return cursor.execute(sql, params, prepare=True)
-
-
-def _fetchall(sql: str, params: list) -> list[tuple]:
-    return _prepared(sql, params).fetchall()
 
 
 # --- 1. the one lookup ------------------------------------------------------------------------
@@ -301,7 +297,7 @@ def _lookup_sql(vendor: str) -> str:
     )
 
 
-def _lookup(token_hash: str, code: str, rate: ratelimit.Rate, environ: dict) -> dict | None:
+def _lookup(db, token_hash: str, code: str, rate: ratelimit.Rate, environ: dict) -> dict | None:
     from catalog.models import ResourceStatus
 
     from .models import GrantStatus
@@ -310,12 +306,12 @@ def _lookup(token_hash: str, code: str, rate: ratelimit.Rate, environ: dict) -> 
     today = timezone.localdate()
     # placeholders in order: the role check, the grants' (status, from, to), the resource, the token
     params = [*CONSUMER_ROLES, GrantStatus.ACTIVE, today, today, code, ResourceStatus.PUBLISHED, token_hash]
-    sql = _lookup_sql(connection.vendor)
-    if connection.vendor == "postgresql":
+    sql = _lookup_sql(db.vendor)
+    if db.vendor == "postgresql":
         window, _left = ratelimit.window_of(rate)
-        row = _prepared(sql, [f"/{rate.seconds}", window, token_hash, *params]).fetchone()
+        row = _prepared(db, sql, [f"/{rate.seconds}", window, token_hash, *params]).fetchone()
     else:
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is not None:
@@ -500,7 +496,7 @@ def _build(row: dict, g: list, purpose: str) -> tuple[Any, dict]:
 # --- 3. the audit event and the record-access hashes ----------------------------------------
 
 
-def _record(ctx, who: dict, plan, rows: int, keys: list[str], caller: _Caller) -> int:
+def _record(db, ctx, who: dict, plan, rows: int, keys: list[str], caller: _Caller) -> int:
     from .accounting import _count_usage, key_hashes, read_details, usage_buffer
     from .models import RecordAccess
 
@@ -516,7 +512,7 @@ def _record(ctx, who: dict, plan, rows: int, keys: list[str], caller: _Caller) -
     )
     hashes = sorted(key_hashes(keys))
     now = timezone.now()
-    if connection.vendor != "postgresql":
+    if db.vendor != "postgresql":
         with transaction.atomic():
             event.save()
             audit.after_insert()
@@ -530,8 +526,8 @@ def _record(ctx, who: dict, plan, rows: int, keys: list[str], caller: _Caller) -
             )
             _count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
         return event.pk
-    event_id = _insert_pg(event, hashes, ctx.resource.pk, now)
-    if connection.in_atomic_block:  # inside a caller's transaction (tests): count in it
+    event_id = _insert_pg(db, event, hashes, ctx.resource.pk, now)
+    if db.in_atomic_block:  # inside a caller's transaction (tests): count in it
         _count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
     else:
         usage_buffer.add(
@@ -541,13 +537,13 @@ def _record(ctx, who: dict, plan, rows: int, keys: list[str], caller: _Caller) -
 
 
 @functools.cache
-def _insert_sql() -> tuple[str, tuple]:
+def _insert_sql() -> tuple[str, tuple[str, ...]]:
     from core.models import AuditEvent
 
     from .models import RecordAccess
 
     qn = connection.ops.quote_name
-    fields = tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
     sql = (
         f"WITH ev AS (INSERT INTO {qn(AuditEvent._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id), "
@@ -555,14 +551,19 @@ def _insert_sql() -> tuple[str, tuple]:
         "SELECT h, ev.id, %s, %s FROM ev, unnest(%s::text[]) AS h) "
         "SELECT id FROM ev"
     )
-    return sql, fields
+    return sql, tuple(f.attname for f in fields)
 
 
-def _insert_pg(event, hashes: list[str], resource_id: int, now) -> int:
-    """One statement, one transaction: the event and its record-access rows."""
-    sql, fields = _insert_sql()
-    values = [f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields]
-    event.pk = _prepared(sql, [*values, resource_id, now, hashes]).fetchone()[0]
+def _insert_pg(db, event, hashes: list[str], resource_id: int, now) -> int:
+    """One statement, one transaction: the event and its record-access rows. Values are the
+    event's own (text, numbers, times; the address as text cast by the column); only ``details``
+    needs an adapter (jsonb)."""
+    from psycopg.types.json import Jsonb
+
+    sql, attnames = _insert_sql()
+    values = [getattr(event, a) for a in attnames]
+    values[attnames.index("details")] = Jsonb(event.details)
+    event.pk = _prepared(db, sql, [*values, resource_id, now, hashes]).fetchone()[0]
     audit.after_insert()
     return event.pk
 
