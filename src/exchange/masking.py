@@ -73,9 +73,9 @@ def mask_row(row: dict, maskers: dict) -> dict:
 #
 # A mask in SQL is two expressions over SQL the exchange generates from a column (never user text):
 # ``prepare(x)``, the text the mask works on, and ``mask(v, n)`` over that prepared text ``v`` and
-# its length ``n = char_length(v)`` (computed once by the caller). char_length and overlay count
-# characters (code points), as Python's len and slices do. Every mask gives NULL for NULL and a
-# non-empty text for a non-empty one, so the caller can turn '' into NULL before masking.
+# its length ``n = char_length(v)``. char_length and overlay count characters (code points), as
+# Python's len and slices do. Every mask gives NULL for NULL and for '' (the CSV writes an empty
+# text like a NULL: nothing) and a non-empty text for a non-empty one.
 
 
 @functools.cache
@@ -88,15 +88,16 @@ def _stars(n: str) -> str:
     return f"repeat('*', {n})"
 
 
-def _by_length(v: str, n: str, common: range, stars, general: str) -> str:
-    """For the usual lengths ``common``, the stars as a constant (one ``overlay`` per value instead of
-    five calls: a download masks millions); ``stars(k) -> (count, from)``; ``general`` otherwise."""
+def _by_length(v: str, n: str, common: tuple[int, ...], stars, general: str) -> str:
+    """For the usual lengths ``common`` (most frequent first), the stars as a constant: one
+    ``overlay`` per value instead of five calls, and a download masks millions of values.
+    ``stars(k) -> (count, from)``; ``general`` for every other length."""
     cases = "".join(
-        f" WHEN {k} THEN overlay({v} placing '{'*' * count}' from {start})"
+        f" WHEN {k} THEN overlay({v} placing '{'*' * count}' from {start} for {count})"
         for k in common
         for count, start in [stars(k)]
     )
-    return f"(CASE {n}{cases} ELSE {general} END)"
+    return f"(CASE {n}{cases} WHEN 0 THEN NULL ELSE {general} END)"
 
 
 def sql_mask_id_card(v: str, n: str) -> str:
@@ -104,28 +105,29 @@ def sql_mask_id_card(v: str, n: str) -> str:
     general = (
         f"CASE WHEN {n} <= 10 THEN {_stars(n)} ELSE overlay({v} placing {_stars(f'{n} - 10')} from 7) END"
     )
-    return _by_length(v, n, range(15, 19), lambda k: (k - 10, 7), general)
+    return _by_length(v, n, (18, 15), lambda k: (k - 10, 7), general)
 
 
 def sql_mask_name(v: str, n: str) -> str:
     """``mask_name``: the first character, then at least one star (a 1-character name gets one)."""
     general = f"overlay({v} placing {_stars(f'greatest(1, {n} - 1)')} from 2)"
-    return _by_length(v, n, range(2, 5), lambda k: (k - 1, 2), general)
+    return _by_length(v, n, (3, 2, 4), lambda k: (k - 1, 2), general)
 
 
 def sql_mask_phone(v: str, n: str) -> str:
     """``mask_phone`` over the stripped text: 3 + stars + 4."""
     general = f"CASE WHEN {n} < 8 THEN {_stars(n)} ELSE overlay({v} placing {_stars(f'{n} - 7')} from 4) END"
-    return _by_length(v, n, range(11, 13), lambda k: (k - 7, 4), general)
+    return _by_length(v, n, (11, 12), lambda k: (k - 7, 4), general)
 
 
 def sql_mask_generic(v: str, n: str) -> str:
-    """``mask_generic``: a third (at least one) at each end."""
+    """``mask_generic``: a third (at least one) at each end. Dates (10) and times (19) first."""
     general = (
         f"CASE WHEN {n} <= 2 THEN {_stars(n)} "
         f"ELSE overlay({v} placing {_stars(f'{n} - 2 * ({n} / 3)')} from {n} / 3 + 1) END"
     )
-    return _by_length(v, n, range(3, 21), lambda k: (k - 2 * (k // 3), k // 3 + 1), general)
+    common = (10, 19, *range(3, 10), *range(11, 19), 20)
+    return _by_length(v, n, common, lambda k: (k - 2 * (k // 3), k // 3 + 1), general)
 
 
 def _strip(x: str) -> str:
