@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -315,33 +315,25 @@ def load_run(*, load_id: int, run_id: int | None = None) -> Load:
             staged = _stage(load, table, cols, figures, stats, run_id, fast=False, next_version=next_version)
         keys = [c for c in cols if c.is_key]
         key_label = "、".join(c.label for c in keys)
+        # Next version, run by a worker (not inside a transaction): the unique key index is built
+        # on a second connection while the merge transaction writes the change log; keys are
+        # assumed unique, and looked at one by one only if that index cannot be built.
+        optimistic = staged.next is not None and bool(keys) and not connection.in_atomic_block
         if staged.next is not None:
-            dupes = tables.staging_finish_next(staged.next, cols)
-            if dupes:
-                line = staged.line_of_row_id
-                staged.rejects.add(
-                    [(line(rid), key_label, f"主键与第 {line(first)} 行重复", "") for rid, first in dupes]
-                )
-                figures["rejected"] += len(dupes)
-            accepted = figures["staged"] - len(dupes)
+            if not optimistic:
+                _reject_duplicates(staged, cols, key_label, figures)
+        elif keys:
+            with transaction.atomic():
+                _check_staged_keys(load, table, staged, key_label, figures)
         else:
-            if keys:
-                with transaction.atomic():
-                    _check_staged_keys(load, table, staged, key_label, figures)
-            else:
-                tables.staging_analyze(staged.name)
-            accepted = tables.staging_count(staged.name)
-        read, rejected = figures["read"], figures["rejected"]
-        if read and Decimal(rejected) / Decimal(read) > load.reject_threshold:
-            raise Invalid(
-                E.REJECT_THRESHOLD,
-                f"拒绝 {rejected} 行，占 {rejected * 100 / read:.2f}%，超过阈值 {load.reject_threshold * 100:.2f}%："
-                "本次加载未应用任何数据。请下载拒绝明细修正后重新上传。",
-                {"read": read, "rejected": rejected},
-            )
-        if accepted == 0:
-            raise Invalid(E.NO_ROWS, "没有可加载的有效数据行，本次加载未应用任何数据。")
-        _apply(load, table, staged, cols, read, accepted, rejected, stats, started)
+            tables.staging_analyze(staged.name)
+        accepted = _accepted(load, staged, figures)
+        try:
+            _apply(load, table, staged, cols, figures, stats, started, accepted, build_key=optimistic)
+        except tables.DuplicateKeys:
+            _reject_duplicates(staged, cols, key_label, figures)
+            accepted = _accepted(load, staged, figures)
+            _apply(load, table, staged, cols, figures, stats, started, accepted, build_key=False)
     except DomainError as exc:
         _fail(load, exc.code, exc.message, figures, stats, started)
     except Exception:
@@ -363,6 +355,34 @@ def load_run(*, load_id: int, run_id: int | None = None) -> Load:
     if load.status == LoadStatus.SUCCEEDED:
         hooks.after_load(load.resource, load)
     return load
+
+
+def _reject_duplicates(staged: _Staged, cols, key_label: str, figures: dict) -> None:
+    """Next version: build its unique key index, rejecting later rows of a key seen before."""
+    dupes = tables.staging_finish_next(staged.next, cols)
+    if dupes:
+        line = staged.line_of_row_id
+        staged.rejects.add(
+            [(line(rid), key_label, f"主键与第 {line(first)} 行重复", "") for rid, first in dupes]
+        )
+        figures["rejected"] += len(dupes)
+        figures["staged"] -= len(dupes)
+
+
+def _accepted(load: Load, staged: _Staged, figures: dict) -> int:
+    """Rows to apply, after the reject threshold (S§23: over it, nothing is applied)."""
+    accepted = figures["staged"] if staged.next is not None else tables.staging_count(staged.name)
+    read, rejected = figures["read"], figures["rejected"]
+    if read and Decimal(rejected) / Decimal(read) > load.reject_threshold:
+        raise Invalid(
+            E.REJECT_THRESHOLD,
+            f"拒绝 {rejected} 行，占 {rejected * 100 / read:.2f}%，超过阈值 {load.reject_threshold * 100:.2f}%："
+            "本次加载未应用任何数据。请下载拒绝明细修正后重新上传。",
+            {"read": read, "rejected": rejected},
+        )
+    if accepted == 0:
+        raise Invalid(E.NO_ROWS, "没有可加载的有效数据行，本次加载未应用任何数据。")
+    return accepted
 
 
 def _check_staged_keys(load: Load, table: DataTable, staged: _Staged, key_label: str, figures: dict) -> None:
@@ -406,6 +426,7 @@ class _Staged:
 
 
 _DONE = object()
+_PROGRESS_EVERY = 1.0  # seconds between progress reports (and heartbeats) while staging
 
 
 def _prepared(reader, cols, *, pg: bool, first_row_id: int | None) -> Iterator[tuple]:
@@ -476,31 +497,39 @@ def _stage(
     )
     pg = connection.vendor == "postgresql"
     first = staged.next.first_row_id if staged.next else None
-    for batch, checked, encoded in _prepared(reader, cols, pg=pg, first_row_id=first):
-        with transaction.atomic():
-            tables.staging_write(staged.name, encoded)
-        if staged.next is not None:
-            staged.lines.append(checked.frame["_gh_line"])
-        rejects.add(sorted(batch.rejects + checked.rejects, key=lambda r: r[0]))
-        figures["read"] += len(batch.lines) + batch.rejected_lines
-        figures["rejected"] += batch.rejected_lines + checked.rejected_rows
-        figures["staged"] += checked.frame.height
-        for item, s in checked.stats.items():
-            acc = stats.setdefault(item, {"non_null": 0, "invalid": 0, "warnings": 0})
-            for k, v in s.items():
-                acc[k] += v
-        Load.objects.filter(pk=load.pk).update(
-            progress_rows=figures["read"], progress_bytes=batch.bytes_done, heartbeat_at=timezone.now()
-        )
-        if run_id is not None:
-            jobs.progress(run_id, batch.bytes_done, load.file_size, f"已校验 {figures['read']} 行")
+    reported = 0.0
+    with tables.staging_commits_relaxed():
+        for batch, checked, encoded in _prepared(reader, cols, pg=pg, first_row_id=first):
+            if pg:
+                tables.staging_write(staged.name, encoded)  # one COPY, its own transaction
+            else:
+                with transaction.atomic():
+                    tables.staging_write(staged.name, encoded)
+            if staged.next is not None:
+                staged.lines.append(checked.frame["_gh_line"])
+            rejects.add(sorted(batch.rejects + checked.rejects, key=lambda r: r[0]))
+            figures["read"] += len(batch.lines) + batch.rejected_lines
+            figures["rejected"] += batch.rejected_lines + checked.rejected_rows
+            figures["staged"] += checked.frame.height
+            for item, s in checked.stats.items():
+                acc = stats.setdefault(item, {"non_null": 0, "invalid": 0, "warnings": 0})
+                for k, v in s.items():
+                    acc[k] += v
+            if time.monotonic() - reported >= _PROGRESS_EVERY:  # a heartbeat too
+                reported = time.monotonic()
+                Load.objects.filter(pk=load.pk).update(
+                    progress_rows=figures["read"],
+                    progress_bytes=batch.bytes_done,
+                    heartbeat_at=timezone.now(),
+                )
+                if run_id is not None:
+                    jobs.progress(run_id, batch.bytes_done, load.file_size, f"已校验 {figures['read']} 行")
     return staged
 
 
-def _apply(load, table, staged: _Staged, cols, read, accepted, rejected, stats, started) -> None:
+def _apply(load, table, staged: _Staged, cols, figures, stats, started, accepted, *, build_key: bool) -> None:
     """The one merge transaction: rows, change log, version, figures, duty clocks, audit."""
-    from django.db import connection
-
+    read, rejected = figures["read"], figures["rejected"]
     now = timezone.now()
     schema = table.schema
     parallel = not connection.in_atomic_block  # the next version is committed, others can see it
@@ -511,12 +540,17 @@ def _apply(load, table, staged: _Staged, cols, read, accepted, rejected, stats, 
         if nv is not None and (
             nv.version != version or table.schema != schema or not tables.next_version_possible(table)
         ):
-            # Another load filled the table meanwhile: merge the next version like a staging table.
+            # Another load filled the table meanwhile: merge the next version like a staging table,
+            # once its keys are known to be unique.
+            if build_key:
+                raise tables.DuplicateKeys("keys not checked yet")
             if load.mode == LoadMode.APPEND:
                 raise Conflict(E.INTERNAL, "加载期间数据表已被另一次加载更新，本次未应用任何数据，请重试。")
             nv = None
         if nv is not None:
-            res = tables.staging_swap(table=table, nv=nv, cols=cols, load_id=load.pk, parallel=parallel)
+            res = tables.staging_swap(
+                table=table, nv=nv, cols=cols, load_id=load.pk, parallel=parallel, build_key=build_key
+            )
             table.row_count = res.inserted
         else:
             res = tables.merge(

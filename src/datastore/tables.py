@@ -16,6 +16,7 @@ import datetime as dt
 import io
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -413,8 +414,15 @@ def staging_finish_next(nv: NextVersion, cols: Sequence[Column]) -> list[tuple[i
     return dupes
 
 
-def _other_indexes(nv: NextVersion, cols: Sequence[Column]) -> list[str]:
-    sql = [f"CREATE INDEX {q(nv.name + '_rid')} ON {q(nv.name)} (_gh_row_id)"]
+class DuplicateKeys(Exception):
+    """The unique key index of a next version could not be built: some key occurs twice."""
+
+
+def _other_indexes(nv: NextVersion, cols: Sequence[Column], *, build_key: bool = False) -> list[str]:
+    sql = []
+    if build_key and any(c.is_key for c in cols):
+        sql.append(f"CREATE UNIQUE INDEX {q(nv.name + '_key')} ON {q(nv.name)} (_gh_key_hash)")
+    sql.append(f"CREATE INDEX {q(nv.name + '_rid')} ON {q(nv.name)} (_gh_row_id)")
     sql += [
         f"CREATE INDEX {q(nv.name + '_' + c.column)} ON {q(nv.name)} ({q(c.column)})"
         for c in cols
@@ -445,28 +453,41 @@ class _IndexBuilder(threading.Thread):
             self.error = exc
 
     def wait(self) -> None:
+        import psycopg
+
         self.join()
+        if isinstance(self.error, psycopg.errors.UniqueViolation):
+            raise DuplicateKeys(str(self.error))
         if self.error is not None:
             raise self.error
 
 
 def staging_swap(
-    *, table: DataTable, nv: NextVersion, cols: Sequence[Column], load_id: int, parallel: bool = False
+    *,
+    table: DataTable,
+    nv: NextVersion,
+    cols: Sequence[Column],
+    load_id: int,
+    parallel: bool = False,
+    build_key: bool = False,
 ) -> MergeResult:
     """Inside the merge transaction, when the live table is still empty: log every row as an
     insert, then put the next version in place of the live table (DDL is transactional: until
     the commit every reader sees the previous, empty version; a crash leaves it).
 
     ``parallel``: the next version is committed (the run is not inside an outer transaction), so
-    a second connection can build the remaining indexes while this one writes the change log."""
+    a second connection can build the remaining indexes while this one writes the change log;
+    with ``build_key`` also the unique key index (``DuplicateKeys`` if a key occurs twice: the
+    caller rolls back, rejects the duplicates and comes again)."""
     assert transaction.get_connection().in_atomic_block
     live, name = table.table_name, nv.name
     log = q(ChangeLogEntry._meta.db_table)
     at = connection.ops.adapt_datetimefield_value(nv.changed_at)
-    builder = _IndexBuilder(_other_indexes(nv, cols)) if parallel else None
+    statements = _other_indexes(nv, cols, build_key=build_key)
+    builder = _IndexBuilder(statements) if parallel else None
     with connection.cursor() as cursor:
         if builder is None:
-            for sql in _other_indexes(nv, cols):
+            for sql in statements:
                 cursor.execute(sql)
         else:
             builder.start()
@@ -534,6 +555,24 @@ def staging_encode(cols: Sequence[Column], frame, *, pg: bool, first_row_id: int
     return (frame.columns, frame.select(casts).rows())
 
 
+@contextmanager
+def staging_commits_relaxed():
+    """While staging on PostgreSQL, a commit does not wait for its WAL flush: staged rows count
+    only once the merge transaction commits, and that one waits as always."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    local = connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET {'LOCAL ' if local else ''}synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        if not local:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+
+
 def staging_write(name: str, encoded: Any) -> None:
     """Write one batch prepared by ``staging_encode``: PostgreSQL ``COPY`` via psycopg 3 (one
     write of the whole block), SQLite ``executemany``."""
@@ -544,13 +583,8 @@ def staging_write(name: str, encoded: Any) -> None:
     if connection.vendor == "postgresql":
         connection.ensure_connection()
         sql = f"COPY {q(name)} ({columns}) FROM STDIN WITH (FORMAT csv)"
-        with connection.connection.cursor() as cur:
-            if connection.in_atomic_block:
-                # Staged rows count only once the merge transaction commits (that one waits for
-                # its WAL flush): a batch need not wait for its own.
-                cur.execute("SET LOCAL synchronous_commit TO off")
-            with cur.copy(sql) as copy:
-                copy.write(data)
+        with connection.connection.cursor() as cur, cur.copy(sql) as copy:
+            copy.write(data)
         return
     placeholders = ", ".join(["%s"] * len(names))
     with connection.cursor() as cursor:

@@ -17,7 +17,7 @@ from django.db import connection
 from datastore import services, sources, tables
 from datastore.models import ChangeLogEntry, DataTable, LoadStatus
 
-from .factories import csv_text, make_id_card, make_uscc
+from .factories import csv_text, make_id_card, make_uscc, person_resource
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +171,27 @@ def test_first_load_outside_a_transaction_builds_indexes_alongside_the_change_lo
         assert constraints[f"{name}_rid"]["columns"] == ["_gh_row_id"]
     assert len(names(resource)) == 6 and ChangeLogEntry.objects.filter(load_id=load.pk).count() == 6
     assert not tables.table_exists(tables.staging_name(load.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_duplicates_found_by_the_parallel_index_build_are_rejected_and_the_rest_applied(
+    resource, officer, upload, run_load
+):
+    data = rows(4) + [rows(3, name="重复")[2]]  # line 6 repeats the key of line 4
+    load = run_load(
+        resource=resource, by=officer, upload=upload(csv_text(data)), mode="upsert", reject_threshold="0.5"
+    )
+    assert load.status == LoadStatus.SUCCEEDED, load.error_message
+    assert (load.rows_read, load.rows_accepted, load.rows_rejected, load.rows_inserted) == (5, 4, 1, 4)
+    reject = load.rejects.get()
+    assert reject.line == 6 and "与第 4 行重复" in reject.reason
+    assert names(resource)[IDS[2]] == "张2"
+    assert ChangeLogEntry.objects.filter(load_id=load.pk).count() == 4
+    other = person_resource(resource.provider, name="另一个资源")
+    failing = run_load(resource=other, by=officer, upload=upload(csv_text(rows(2) + rows(2))), mode="upsert")
+    assert failing.status == LoadStatus.FAILED and failing.error_code == "datastore.reject_threshold"
+    assert [r.line for r in failing.rejects.order_by("line")] == [4, 5]
+    assert tables.select_rows(other) == [] and not ChangeLogEntry.objects.filter(load_id=failing.pk).exists()
 
 
 # --- the columnar CSV reader ------------------------------------------------------------------
