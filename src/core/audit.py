@@ -174,26 +174,40 @@ def _clean_text(text: str) -> str:
 _INT64 = 2**63
 
 
-def _clean_details(value: Any) -> Any:
-    """Keep only values every JSON encoder and both databases write the same way."""
+class _NotPlain(TypeError):
+    pass
+
+
+def _clean_details(value: Any, *, plain_only: bool = False) -> Any:
+    """Keep only values every JSON encoder and both databases write the same way. With
+    ``plain_only``, anything but JSON's own types (str, int, float, bool, None, list, dict with
+    text keys) raises ``_NotPlain``."""
     if isinstance(value, str):
-        return _clean_text(value)
+        return _clean_text(value if type(value) is str else str.__str__(value))  # enum members: their text
     if isinstance(value, dict):
-        return {_clean_text(str(k)): _clean_details(v) for k, v in value.items()}
+        if plain_only and not all(isinstance(k, str) for k in value):
+            raise _NotPlain
+        return {_clean_text(str(k)): _clean_details(v, plain_only=plain_only) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean_details(v) for v in value]
+        return [_clean_details(v, plain_only=plain_only) for v in value]
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int) and not -_INT64 <= value < _INT64:
         return str(value)  # past 64 bits: PostgreSQL jsonb and orjson disagree with Python
     if isinstance(value, float) and (not math.isfinite(value) or "e" in repr(value)):
         return repr(value)  # NaN/Infinity are not JSON; 1e+16 vs 1e16 differ between encoders
+    if plain_only and type(value) not in (int, float):
+        raise _NotPlain
     return value
 
 
 def _normalise_details(details: dict) -> dict:
-    """Plain JSON (dates, decimals, UUIDs become strings) that both databases store identically."""
-    return _clean_details(json.loads(json.dumps(details, cls=DjangoJSONEncoder)))
+    """Plain JSON (dates, decimals, UUIDs become strings) that both databases store identically.
+    Details that are plain JSON already (most of them) skip the encode/decode round trip."""
+    try:
+        return _clean_details(details, plain_only=True)
+    except _NotPlain:
+        return _clean_details(json.loads(json.dumps(details, cls=DjangoJSONEncoder)))
 
 
 def build(
