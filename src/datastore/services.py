@@ -318,7 +318,12 @@ def load_run(*, load_id: int, run_id: int | None = None) -> Load:
         # Next version, run by a worker (not inside a transaction): the unique key index is built
         # on a second connection while the merge transaction writes the change log; keys are
         # assumed unique, and looked at one by one only if that index cannot be built.
-        optimistic = staged.next is not None and bool(keys) and not connection.in_atomic_block
+        optimistic = (
+            staged.next is not None
+            and bool(keys)
+            and connection.vendor == "postgresql"
+            and not connection.in_atomic_block
+        )
         if staged.next is not None:
             if not optimistic:
                 _reject_duplicates(staged, cols, key_label, figures)
@@ -429,7 +434,7 @@ _DONE = object()
 _PROGRESS_EVERY = 1.0  # seconds between progress reports (and heartbeats) while staging
 
 
-def _prepared(reader, cols, *, pg: bool, first_row_id: int | None) -> Iterator[tuple]:
+def _prepared(reader, cols, *, pg: bool, first_row_id: int | None, system: tuple = ()) -> Iterator[tuple]:
     """(batch, checked, encoded) for every batch, read, validated and encoded by a worker thread
     while the caller writes the previous batch: polars and the database then use both cores.
     The worker touches no database connection; errors it meets are raised here, in order."""
@@ -450,7 +455,9 @@ def _prepared(reader, cols, *, pg: bool, first_row_id: int | None) -> Iterator[t
             next_id = first_row_id
             for batch in reader.batches():
                 checked = validation.validate_batch(batch.lines, batch.values, cols)
-                encoded = tables.staging_encode(cols, checked.frame, pg=pg, first_row_id=next_id)
+                encoded = tables.staging_encode(
+                    cols, checked.frame, pg=pg, first_row_id=next_id, system=system
+                )
                 if next_id is not None:
                     next_id += checked.frame.height
                 if not put((batch, checked, encoded)):
@@ -497,9 +504,13 @@ def _stage(
     )
     pg = connection.vendor == "postgresql"
     first = staged.next.first_row_id if staged.next else None
+    system: tuple = ()
+    if staged.next is not None and not pg:
+        nv = staged.next
+        system = (load.pk, nv.version, connection.ops.adapt_datetimefield_value(nv.changed_at))
     reported = 0.0
     with tables.staging_commits_relaxed():
-        for batch, checked, encoded in _prepared(reader, cols, pg=pg, first_row_id=first):
+        for batch, checked, encoded in _prepared(reader, cols, pg=pg, first_row_id=first, system=system):
             if pg:
                 tables.staging_write(staged.name, encoded)  # one COPY, its own transaction
             else:
@@ -532,7 +543,8 @@ def _apply(load, table, staged: _Staged, cols, figures, stats, started, accepted
     read, rejected = figures["read"], figures["rejected"]
     now = timezone.now()
     schema = table.schema
-    parallel = not connection.in_atomic_block  # the next version is committed, others can see it
+    # The next version is committed, so a second connection can see it (PostgreSQL only).
+    parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
         table = DataTable.objects.select_for_update().get(pk=table.pk)
         version = table.version + 1

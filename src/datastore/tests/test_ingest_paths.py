@@ -82,8 +82,13 @@ def test_staging_encode_quotes_what_csv_needs_and_writes_null_as_an_empty_field(
     assert data == b'2,k1,"a""b"\n3,,\n4,k3,"x\ny"\n'
     names_, data = tables.staging_encode([col], frame, pg=True, first_row_id=100)
     assert names_[0] == "_gh_row_id" and data.startswith(b"100,k1,")
-    names_, rows = tables.staging_encode([col], frame, pg=False)
-    assert rows == [(2, "k1", 'a"b'), (3, None, None), (4, "k3", "x\ny")]
+    names_, (rows, system) = tables.staging_encode([col], frame, pg=False)
+    assert list(rows.iter_rows()) == [(2, "k1", 'a"b'), (3, None, None), (4, "k3", "x\ny")] and not system
+    names_, (rows, system) = tables.staging_encode(
+        [col], frame, pg=False, first_row_id=7, system=(9, 2, "2026-11-26 05:00:00")
+    )
+    assert names_ == ["_gh_row_id", "_gh_key_hash", "c_1", "_gh_load_id", "_gh_version", "_gh_changed_at"]
+    assert rows.row(0) == (7, "k1", 'a"b') and system == (9, 2, "2026-11-26 05:00:00")
 
 
 # --- the write-once first load ------------------------------------------------------------------
