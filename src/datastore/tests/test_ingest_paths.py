@@ -351,3 +351,33 @@ def test_xlsx_cells_right_of_the_header_reject_their_row(resource, officer, run_
     assert reject.line == 3 and "表头之外" in reject.reason
     assert set(names(resource)) == {IDS[0]}
     assert tables.select_rows(resource, ["income"])[0]["income"] == Decimal("1")
+
+
+# --- validation: repeated identifiers checked once per distinct value ---------------------------
+
+
+def test_repeated_identifiers_checked_once_give_the_same_result_as_row_by_row(resource):
+    import polars as pl
+
+    from datastore import validation
+
+    cols = cols_of(resource)
+    bad_uscc = CO[:-1] + ("0" if CO[-1] != "0" else "1")
+    employers = [CO, make_uscc(RNG), bad_uscc, "", None, CO.lower(), "91430102-X"]
+    n = 1400
+    values = {c.column: [None] * n for c in cols}
+    by = {c.code: c.column for c in cols}
+    values[by["id_card"]] = [IDS[i % len(IDS)] for i in range(n)]
+    values[by["name"]] = [f"张{i}" for i in range(n)]
+    values[by["employer"]] = [employers[i % len(employers)] for i in range(n)]
+    lines = list(range(2, n + 2))
+    whole = validation.validate_batch(lines, values, cols)
+    parts = [
+        validation.validate_batch(lines[i : i + 100], {k: v[i : i + 100] for k, v in values.items()}, cols)
+        for i in range(0, n, 100)
+    ]
+    assert whole.frame.equals(pl.concat([p.frame for p in parts]))
+    assert whole.rejects == sorted((r for p in parts for r in p.rejects), key=lambda r: r[0])
+    assert whole.rejected_rows == sum(p.rejected_rows for p in parts) == 2 * n // len(employers)
+    for item, figures in whole.stats.items():
+        assert figures == {k: sum(p.stats[item][k] for p in parts) for k in figures}
