@@ -242,8 +242,14 @@ def locate_decode_error(path: Path, encoding: str) -> int | None:
     return None
 
 
-def _line_chunks(path: Path, *, skip_first: bool, size: int = 4 * 1024 * 1024):
+#: Bytes of whole lines parsed at once by the columnar CSV reader: about 6,000 rows of a typical
+#: 20-column table. Larger pieces save little time and cost peak memory (issue 6: < 300 MB).
+CSV_PIECE_BYTES = 2 * 1024 * 1024
+
+
+def _line_chunks(path: Path, *, skip_first: bool, size: int = 0):
     """Whole lines of a file in pieces of about ``size`` bytes (bounded memory, no mmap)."""
+    size = size or CSV_PIECE_BYTES
     with open(path, "rb") as f:
         rest = b""
         first = skip_first
