@@ -5,6 +5,10 @@ batches into a staging table (outside any long transaction, so progress is visib
 in ONE transaction together with the change log, the load figures and the audit event. A crash
 at any point before that commit leaves the previous version in place and the load failed and
 retryable (``load_fail_stale`` marks loads whose worker died).
+
+Into an empty table (a first load) the staging table is the table's next version, swapped in by
+that same transaction, so every row is written once; reading and validation run in a worker
+thread beside the ``COPY`` (decision 0009).
 """
 
 from __future__ import annotations
