@@ -410,14 +410,11 @@ class CsvSource:
         next_line = 2  # the header is line 1 (a simple file has no blank lines)
         try:
             for data in _line_chunks(self.path, skip_first=True):
-                text = data.getvalue()  # the piece's own bytes (no copy)
-                lines = text.count(b"\n") + (0 if text.endswith(b"\n") else 1)
-                batch = None
-                if text.count(sep) == lines * (width - 1):
-                    batch = self._piece_whole(data, lines, width, keep, next_line)
+                separators = data.getvalue().count(sep)  # the piece's own bytes (no copy)
+                batch, lines = self._piece_whole(data, separators, width, keep, next_line)
                 if batch is None:
                     data.seek(0)
-                    batch = self._piece_split(data, width, keep, next_line)
+                    batch, lines = self._piece_split(data, width, keep, next_line)
                 if batch is None:
                     continue
                 any_rows = True
@@ -429,7 +426,9 @@ class CsvSource:
         if not any_rows:
             raise Invalid(E.HEADER_ONLY, "文件只有表头，没有数据行。")
 
-    def _piece_whole(self, data, lines: int, width: int, keep, first_line: int) -> Batch | None:
+    def _piece_whole(
+        self, data, separators: int, width: int, keep, first_line: int
+    ) -> tuple[Batch | None, int]:
         """Every line has exactly ``width`` fields: one native CSV parse (no quotes in a simple
         file, so every delimiter separates fields). ``None`` if polars disagrees."""
         import polars as pl
@@ -444,17 +443,18 @@ class CsvSource:
                 new_columns=[f"f{i}" for i in range(width)],
                 encoding="utf8",
             )
-        except pl.exceptions.ComputeError:
-            return None
-        if part.height != lines or part.width != width:
-            return None
+        except pl.exceptions.ComputeError:  # a line with more fields than the first
+            return None, 0
+        lines = part.height  # a simple file has one record per line and no blank line
+        if part.width != width or separators != lines * (width - 1):
+            return None, 0  # some line has fewer fields (polars fills them with nulls)
         batch = Batch(
             lines=pl.int_range(first_line, first_line + lines, dtype=pl.Int64, eager=True), values={}
         )
         batch.values = {name: part.get_column(f"f{i}") for i, name in keep}
-        return batch
+        return batch, lines
 
-    def _piece_split(self, data, width: int, keep, first_line: int) -> Batch | None:
+    def _piece_split(self, data, width: int, keep, first_line: int) -> tuple[Batch | None, int]:
         """Each line as one text column, split on the delimiter: ragged rows are found."""
         import polars as pl
 
@@ -468,7 +468,8 @@ class CsvSource:
             encoding="utf8",
         )
         if not part.height:
-            return None
+            return None, 0
+        lines = part.height
         part = part.with_columns(
             (pl.int_range(pl.len(), dtype=pl.Int64) + first_line).alias("_line"),
             pl.col("_raw").str.split(self.delimiter).alias("_f"),
@@ -483,7 +484,7 @@ class CsvSource:
         batch.rejected_lines = ragged.height
         fields = part.select([pl.col("_f").list.get(i, null_on_oob=True).alias(name) for i, name in keep])
         batch.values = {name: fields[name] for name in fields.columns}
-        return batch
+        return batch, lines
 
     @staticmethod
     def _make(batch: Batch, keep, rows, raw) -> Batch:

@@ -214,6 +214,14 @@ def test_ragged_lines_in_a_plain_file_are_rejected_with_their_lines(resource, of
     assert tables.select_rows(resource, ["children"], {"id_card": IDS[3]})[0]["children"] == 3
 
 
+def test_a_plain_file_with_only_a_short_line_rejects_that_line(resource, officer, upload, run_load):
+    text = csv_text(rows(5)).replace(",3\n", "\n", 1)  # line 5 has 6 fields; polars would pad it
+    load = run_load(resource=resource, by=officer, upload=upload(text), reject_threshold="0.5")
+    assert load.status == LoadStatus.SUCCEEDED, load.error_message
+    assert [(r.line, "字段数为 6" in r.reason) for r in load.rejects.all()] == [(5, True)]
+    assert set(names(resource)) == {IDS[0], IDS[1], IDS[2], IDS[4]}
+
+
 # --- the streaming XLSX reader -----------------------------------------------------------------
 
 
