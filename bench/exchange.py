@@ -217,54 +217,76 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+#: Runs of the COPY and of the download, alternating; the best of each is compared (other load on
+#: the machine only ever slows a run down).
+DOWNLOAD_RUNS = 3
+
+
 def download(args, env: dict, info: dict) -> dict:
     """2. Batch download of the whole slice as CSV, one worker so its RSS is the download's, against
-    ``COPY (SELECT …) TO STDOUT`` of the same columns."""
+    ``COPY (SELECT …) TO STDOUT`` of the same columns read with psycopg. Also the CPU each spent
+    (database backend + the process reading the COPY: this script, or the worker), a figure other
+    load on the machine changes less than the elapsed time."""
     import psycopg
 
     c = info["cols"]
     select = f"SELECT {c['sfzh']}, {c['xm']}, {c['jd']}, {c['csrq']} FROM {info['table']}"
-    t0 = time.perf_counter()
-    copied = 0
-    with (
-        psycopg.connect(PG + DB) as conn,
-        conn.cursor() as cur,
-        cur.copy(f"COPY ({select}) TO STDOUT (FORMAT csv)") as cp,
-    ):
-        for block in cp:
-            copied += len(block)
-    copy_s = time.perf_counter() - t0
+    headers = {"Authorization": f"Bearer {info['token']}", "X-Purpose": "data_check"}
+    url = f"http://127.0.0.1:{PORT}/api/v1/exchange/{info['code']}/download?format=csv"
+    copies, downloads = [], []
     server = serve(env, 1)
     try:
         pid = worker_pids(server.pid)[0]
         base_rss = peak_rss_mb(pid)
-        req = urllib.request.Request(  # noqa: S310
-            f"http://127.0.0.1:{PORT}/api/v1/exchange/{info['code']}/download?format=csv",
-            headers={"Authorization": f"Bearer {info['token']}", "X-Purpose": "data_check"},
-        )
-        t0 = time.perf_counter()
-        size = lines = 0
-        with urllib.request.urlopen(req, timeout=600) as resp:  # noqa: S310
-            while block := resp.read(1 << 20):
-                size += len(block)
-                lines += block.count(b"\n")
-        dl_s = time.perf_counter() - t0
+        # warm up the worker's imports and database connection (an empty slice)
+        warm = urllib.request.Request(url + "&jd=-", headers=headers)  # noqa: S310
+        urllib.request.urlopen(warm, timeout=60).read()  # noqa: S310
+        for _ in range(DOWNLOAD_RUNS):
+            with psycopg.connect(PG + DB) as conn, conn.cursor() as cur:
+                backend = [conn.info.backend_pid]
+                cpu0, own0, t0 = cpu_seconds(backend), time.process_time(), time.perf_counter()
+                copied = 0
+                with cur.copy(f"COPY ({select}) TO STDOUT (FORMAT csv)") as cp:
+                    for block in cp:
+                        copied += len(block)
+                seconds = time.perf_counter() - t0
+                cpu = cpu_seconds(backend) - cpu0 + time.process_time() - own0
+            copies.append({"rows_per_s": args.rows / seconds, "s": seconds, "cpu": cpu, "mb": copied / 1e6})
+            serving = [pid, *backend_pids()]
+            cpu0, t0 = cpu_seconds(serving), time.perf_counter()
+            size = lines = 0
+            req = urllib.request.Request(url, headers=headers)  # noqa: S310
+            with urllib.request.urlopen(req, timeout=600) as resp:  # noqa: S310
+                while block := resp.read(1 << 20):
+                    size += len(block)
+                    lines += block.count(b"\n")
+            seconds = time.perf_counter() - t0
+            cpu = cpu_seconds(serving) - cpu0
+            downloads.append(
+                {"rows_per_s": (lines - 1) / seconds, "s": seconds, "cpu": cpu, "mb": size / 1e6}
+            )
+            print(f"  COPY {copies[-1]['rows_per_s']:,.0f} rows/s (CPU {copies[-1]['cpu']:.2f} s), "
+                  f"download {downloads[-1]['rows_per_s']:,.0f} rows/s (CPU {cpu:.2f} s)")  # fmt: skip
         rss = peak_rss_mb(pid)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    ratio = copy_s / dl_s if dl_s else 0
-    rows = lines - 1
-    print(f"COPY TO STDOUT:    {args.rows / copy_s:,.0f} rows/s ({copied / 1e6:.0f} MB in {copy_s:.1f} s)")
-    print(f"GovHub download:   {rows / dl_s:,.0f} rows/s ({size / 1e6:.0f} MB in {dl_s:.1f} s), "
-          f"= {ratio:.0%} of COPY; worker peak RSS {rss:.0f} MB (idle {base_rss:.0f} MB)")  # fmt: skip
+    copy = max(copies, key=lambda r: r["rows_per_s"])
+    dl = max(downloads, key=lambda r: r["rows_per_s"])
+    ratio = dl["rows_per_s"] / copy["rows_per_s"]
+    cpu_ratio = min(r["cpu"] for r in copies) / min(r["cpu"] for r in downloads)
+    print(f"COPY TO STDOUT:    {copy['rows_per_s']:,.0f} rows/s ({copy['mb']:.0f} MB in {copy['s']:.1f} s), "
+          f"best of {DOWNLOAD_RUNS}")  # fmt: skip
+    print(f"GovHub download:   {dl['rows_per_s']:,.0f} rows/s ({dl['mb']:.0f} MB in {dl['s']:.1f} s), best of "
+          f"{DOWNLOAD_RUNS}, = {ratio:.0%} of COPY (CPU: COPY's is {cpu_ratio:.0%} of the download's); "
+          f"worker peak RSS {rss:.0f} MB (idle {base_rss:.0f} MB)")  # fmt: skip
     return {
-        "copy_rps": args.rows / copy_s,
-        "rows_per_s": rows / dl_s,
+        "copy_rps": copy["rows_per_s"],
+        "rows_per_s": dl["rows_per_s"],
         "ratio": ratio,
+        "cpu_ratio": cpu_ratio,
         "rss_mb": rss,
         "idle_rss_mb": base_rss,
-        "rows": rows,
     }
 
 
@@ -344,8 +366,8 @@ server workers' and the database backends' user + system time over the run.
 |---|---|---|
 | bare Django view (`/healthz`, one `SELECT 1`) — the ceiling | {ceiling["rps"]:,.0f} req/s, p99 {ceiling["p99_ms"]:.1f} ms; CPU/request {ceiling["cpu_ms_server"]:.2f} ms server + {ceiling["cpu_ms_db"]:.2f} ms database | — |
 | online query by 身份证号: token auth + grant + purpose + masking + audit event + record-access hash | {query["rps"]:,.0f} req/s, p99 {query["p99_ms"]:.1f} ms, non-2xx {query["errors"]}; CPU/request {query["cpu_ms_server"]:.2f} ms server + {query["cpu_ms_db"]:.2f} ms database | ≥ 1,000 req/s, p99 < 50 ms {ok(query["rps"] >= 1000 and query["p99_ms"] < 50)} |
-| `COPY (SELECT 4 columns) TO STDOUT` of the slice | {dl["copy_rps"]:,.0f} rows/s | — |
-| batch download CSV of the same slice, masked | {dl["rows_per_s"]:,.0f} rows/s = {dl["ratio"]:.0%} of COPY | ≥ 70 % {ok(dl["ratio"] >= 0.7)} |
+| `COPY (SELECT 4 columns) TO STDOUT` of the slice (best of 3 runs) | {dl["copy_rps"]:,.0f} rows/s | — |
+| batch download CSV of the same slice, masked (best of 3 runs each) | {dl["rows_per_s"]:,.0f} rows/s = {dl["ratio"]:.0%} of COPY (CPU: {dl["cpu_ratio"]:.0%}) | ≥ 70 % {ok(dl["ratio"] >= 0.7)} |
 | worker peak RSS during the download | {dl["rss_mb"]:.0f} MB (idle {dl["idle_rss_mb"]:.0f} MB) | < 150 MB {ok(dl["rss_mb"] < 150)} |
 """
     if not args.no_write:
