@@ -143,7 +143,7 @@ def copy_blocks(sql: str, params: list) -> Iterator[tuple[bytes, int]]:
 def _read_rows(pgconn) -> Iterator[tuple[bytes, int]]:
     """The rows of the ``COPY`` in progress on ``pgconn`` in blocks of about ``BLOCK_BYTES``, then
     its closing result (``PQgetCopyData`` / ``PQgetResult`` without blocking, as psycopg does)."""
-    block, rows = bytearray(), 0
+    block, rows, size = bytearray(), 0, BLOCK_BYTES
     get = pgconn.get_copy_data
     readable = select.poll()
     readable.register(pgconn.socket, select.POLLIN)
@@ -152,7 +152,7 @@ def _read_rows(pgconn) -> Iterator[tuple[bytes, int]]:
         if nbytes > 0:
             block += data
             rows += 1
-            if len(block) >= BLOCK_BYTES:
+            if len(block) >= size:
                 yield bytes(block), rows
                 block.clear()
                 rows = 0

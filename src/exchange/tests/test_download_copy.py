@@ -217,6 +217,19 @@ def test_csv_by_copy_is_byte_for_byte_the_csv_the_python_path_writes(typed, monk
     assert len(_csv_rows(by_copy)) == 1 + ROWS
 
 
+@only_postgresql
+def test_a_one_column_csv_is_the_same_by_copy_too_where_a_lone_backslash_dot_is_quoted(typed, monkeypatch):
+    """Alone on a line, ``\\.`` would read as the end of COPY data: both paths quote it; NULL and ''
+    are empty lines."""
+    res, user, grant = typed
+    grant.items = ["bz"]
+    grant.save()
+    _id, by_copy = _download(user, res)
+    monkeypatch.setattr(copyout, "csv_copy_sql", lambda *args, **kw: None)
+    _id, by_python = _download(user, res)
+    assert by_copy == by_python and b'\n"\\."\n' in by_copy and b"\n\n" in by_copy
+
+
 def test_every_csv_value_is_the_value_the_jsonl_download_shows(typed):
     """Masked, formatted, quoted where it must be (commas, quotes, line breaks); NULL and '' empty;
     a leading ``=`` is written as it is, as it always was (the XLSX keeps it as text)."""
