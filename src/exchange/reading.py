@@ -330,6 +330,7 @@ def _stream_csv(header: str, codes: list[str], chunks) -> Iterator[bytes]:
 
 
 def _stream_csv_copy(header: str, sql: str, params: list, end) -> Iterator[bytes]:
+    """The same file as ``_stream_csv``, its rows written by PostgreSQL (``copyout``)."""
     sent, complete = 0, False
     try:
         yield ("\ufeff" + header).encode("utf-8")
