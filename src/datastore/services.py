@@ -13,6 +13,7 @@ thread beside the ``COPY`` (decision 0009).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import queue
@@ -513,8 +514,10 @@ def _stage(
         nv = staged.next
         system = (load.pk, nv.version, connection.ops.adapt_datetimefield_value(nv.changed_at))
     reported = 0.0
-    with tables.staging_commits_relaxed():
-        for batch, checked, encoded in _prepared(reader, cols, pg=pg, first_row_id=first, system=system):
+    prepared = _prepared(reader, cols, pg=pg, first_row_id=first, system=system)
+    # closing: on any error here the worker thread is stopped at once, not when collected
+    with tables.staging_commits_relaxed(), contextlib.closing(prepared):
+        for batch, checked, encoded in prepared:
             if pg:
                 tables.staging_write(staged.name, encoded)  # one COPY, its own transaction
             else:

@@ -586,6 +586,7 @@ _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+\d+:[A-Z]+\d+)"')
 _P = r"(?:[\w.-]+:)?"  # an optional namespace prefix (``<x:c>``)
 _ENTITIES = (["&lt;", "&gt;", "&quot;", "&apos;", "&amp;"], ["<", ">", '"', "'", "&"])
 _XLSX_CHUNK = 2 * 1024 * 1024
+_XLSX_MAX_PIECE = 64 * 1024 * 1024  # one row (or the sheet's tail) larger than this is refused
 _MAX_COLUMNS = 16384  # XFD, the last column Excel has
 
 
@@ -772,6 +773,12 @@ class XlsxSource:
                 return
             cut = data.rfind(tag)
             if cut < 0:
+                if len(data) > _XLSX_MAX_PIECE:
+                    raise Invalid(
+                        E.LINE_TOO_LONG,
+                        f"工作表中有一行超过 {_XLSX_MAX_PIECE // (1024 * 1024)} MB，无法处理（文件可能已损坏）。",
+                        {"limit": _XLSX_MAX_PIECE},
+                    )
                 rest = data
                 continue
             cut += len(tag)

@@ -13,6 +13,7 @@ are internal functions for the exchange, which checks grants, purpose, masking a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import itertools
 import threading
@@ -457,10 +458,12 @@ class _IndexBuilder(threading.Thread):
     def __init__(self, statements: list[str]):
         super().__init__(name="datastore-index-builder", daemon=True)
         self.statements, self.error = statements, None
+        # Read in the caller's thread: the same database (also a test database) as the caller.
+        self.connect = functools.partial(connection.get_new_connection, connection.get_connection_params())
 
     def run(self) -> None:
         try:
-            conn = connection.get_new_connection(connection.get_connection_params())
+            conn = self.connect()
             try:
                 conn.autocommit = True
                 for sql in self.statements:
@@ -529,7 +532,6 @@ def staging_swap(
             cursor.execute("SELECT setval(%s, %s)", [seq, int(high)])
         cursor.execute(f"DROP TABLE {q(live)}")
         cursor.execute(f"ALTER TABLE {q(name)} RENAME TO {q(live)}")
-        cursor.execute(f"ALTER SEQUENCE {seq} RENAME TO {q(live + '__gh_row_id_seq')}")
         suffixes = ["_rid"] + (["_key"] if any(c.is_key for c in cols) else [])
         suffixes += ["_" + c.column for c in cols if c.is_key]
         for suffix in suffixes:

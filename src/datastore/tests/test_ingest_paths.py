@@ -389,3 +389,20 @@ def test_repeated_identifiers_checked_once_give_the_same_result_as_row_by_row(re
     assert whole.rejected_rows == sum(p.rejected_rows for p in parts) == 2 * n // len(employers)
     for item, figures in whole.stats.items():
         assert figures == {k: sum(p.stats[item][k] for p in parts) for k in figures}
+
+
+def test_xlsx_row_larger_than_the_piece_limit_is_refused_not_read_into_memory(
+    resource, tmp_path, monkeypatch
+):
+    from core.errors import Invalid
+
+    monkeypatch.setattr(sources, "_XLSX_MAX_PIECE", 4096)
+    monkeypatch.setattr(sources, "_XLSX_CHUNK", 1024)
+    head = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>id_card</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>name</t></is></c></row>'
+    )
+    huge = f'<row r="2"><c r="A2" t="inlineStr"><is><t>{"x" * 100_000}</t></is></c></row>'
+    with pytest.raises(Invalid) as e:
+        read_xlsx(resource, handmade_xlsx(head + huge), tmp_path)
+    assert e.value.code == "datastore.line_too_long"
