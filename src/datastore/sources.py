@@ -1,5 +1,6 @@
 """Readers of uploaded data: CSV (UTF-8, UTF-8 BOM, GB18030/GBK, delimiter ``,`` ``\\t`` ``|``),
-XLSX (openpyxl read-only streaming) and JSON Lines (also used for API push).
+XLSX (the sheet's XML streamed in pieces and parsed with polars, decision 0009) and JSON Lines
+(also used for API push).
 
 Each reader streams: it yields batches of raw text values with their source line numbers and
 never holds the whole file. File-level problems (empty file, bad header, broken quotes, a line
