@@ -13,10 +13,8 @@ bound — psycopg merges them into the ``COPY`` statement client-side as quoted 
 
 from __future__ import annotations
 
-import functools
-import io
 import select
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -26,14 +24,12 @@ from psycopg import pq
 from catalog.models import DataType
 from datastore import tables
 
-from .masking import POLARS_MASKS, POLARS_MAX_CHARS, sql_mask
+from .masking import sql_mask
 from .selectors import AccessContext
 
 #: Bytes handed to the web server at a time: big enough that the per-block cost vanishes, small
 #: enough that memory stays flat.
 BLOCK_BYTES = 1 << 16
-#: Rows masked in this process at a time (polars has a fixed cost per call).
-MASK_BLOCK_BYTES = 1 << 18
 
 
 def _decimal_text(v: str) -> str:
@@ -79,38 +75,23 @@ def _iso_dates() -> bool:
     return style.replace(" ", "").upper().startswith("ISO")
 
 
-def csv_copy_sql(
-    ctx: AccessContext, filters: dict[str, Any], limit: int
-) -> tuple[str, list, Callable[[bytes], bytes] | None] | None:
+def csv_copy_sql(ctx: AccessContext, filters: dict[str, Any], limit: int) -> tuple[str, list] | None:
     """``COPY (SELECT …) TO STDOUT`` of the granted items, masked, filtered by ``filters`` (the
     caller's and the grant's row filter, already merged), in ``_gh_row_id`` order, at most ``limit``
     rows. None when the database cannot do it (not PostgreSQL, no table yet, a masker without a SQL
     form): the caller then uses the Python path.
 
     The inner ``SELECT`` (``tables.select_sql``) renders each value once (the text to mask, or what
-    COPY is to write, '' as NULL); the outer one masks.
-
-    Returns ``(sql, params, transform)``. When every masker has a polars form and the file has two
-    columns or more, the database writes the masked items unmasked and ``transform`` masks each
-    block of rows in this process (``mask_block``): the database and the masking then run on two
-    cores at once instead of one after the other. Otherwise ``transform`` is None and the database
-    masks."""
+    COPY is to write, '' as NULL); the outer one masks."""
     if connection.vendor != "postgresql":
         return None
-    in_process = (
-        bool(ctx.maskers)
-        and len(ctx.items) >= 2  # one column: a lone \. needs PostgreSQL's own quoting
-        and all(fn in POLARS_MASKS for fn in ctx.maskers.values())
-    )
-    masks = {} if in_process else {code: sql_mask(fn) for code, fn in ctx.maskers.items()}
+    masks = {code: sql_mask(fn) for code, fn in ctx.maskers.items()}
     if None in masks.values():
         return None
     connection.ensure_connection()
     iso = _iso_dates()
 
     def render(col: tables.Column, name: str) -> str:
-        if in_process and col.code in ctx.maskers:
-            return f"NULLIF({render_text(col, name)}, '')"
         if col.code in masks:
             prepare, _mask = masks[col.code]
             return prepare(render_text(col, name))
@@ -133,45 +114,10 @@ def csv_copy_sql(
             value = mask(value, f"char_length({value})")
         shown.append(value)
     select = f"SELECT {', '.join(shown)} FROM ({inner}) AS s ORDER BY s._gh_row_id"
-    sql = f"COPY ({select}) TO STDOUT (FORMAT csv)"
-    if not in_process:
-        return sql, params, None
-    masked = {i: ctx.maskers[col.code] for i, col in enumerate(cols) if col.code in ctx.maskers}
-    return sql, params, functools.partial(mask_block, len(cols), masked)
+    return f"COPY ({select}) TO STDOUT (FORMAT csv)", params
 
 
-def mask_block(width: int, masked: dict[int, Callable], block: bytes) -> bytes:
-    """Rows of CSV as PostgreSQL wrote them (``width`` text columns) with columns ``masked`` (index →
-    masker) masked, written back by PostgreSQL's CSV rules (``reading._csv_field``): quoted only
-    when holding a comma, a quote or a line break; NULL, and a value masked to '', as nothing."""
-    import polars as pl
-
-    names = [f"c{i}" for i in range(width)]
-    frame = pl.read_csv(
-        io.BytesIO(block), has_header=False, new_columns=names, schema={n: pl.String for n in names},
-        quote_char='"', raise_if_empty=False,
-    )  # fmt: skip
-    longest = frame.select(
-        pl.max_horizontal(pl.col(names[i]).str.len_chars().max() for i in masked).fill_null(0)
-    ).item()
-    if longest > POLARS_MAX_CHARS:  # rare: masked in Python
-        frame = frame.with_columns(
-            pl.Series(names[i], [None if v is None else fn(v) for v in frame[names[i]]], dtype=pl.String)
-            for i, fn in masked.items()
-        )
-    else:
-        frame = frame.with_columns(
-            POLARS_MASKS[fn](pl.col(names[i])).alias(names[i]) for i, fn in masked.items()
-        )
-    frame = frame.with_columns(
-        pl.when(pl.col(names[i]) != "").then(pl.col(names[i])).alias(names[i]) for i in masked
-    )
-    out = io.BytesIO()
-    frame.write_csv(out, include_header=False, quote_style="necessary", null_value="", line_terminator="\n")
-    return out.getvalue()
-
-
-def copy_blocks(sql: str, params: list, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[bytes, int]]:
+def copy_blocks(sql: str, params: list) -> Iterator[tuple[bytes, int]]:
     """Run the ``COPY`` on Django's connection and yield ``(block, rows in it)`` as the rows arrive
     (libpq hands over one row per message, so the count is exact).
 
@@ -185,7 +131,7 @@ def copy_blocks(sql: str, params: list, block_bytes: int = BLOCK_BYTES) -> Itera
     savepoint = connection.savepoint()  # None in autocommit: the COPY is its own transaction
     try:
         with connection.connection.cursor() as cursor, cursor.copy(sql, params):
-            yield from _read_rows(cursor.connection.pgconn, block_bytes)
+            yield from _read_rows(cursor.connection.pgconn)
     except BaseException:
         if savepoint:
             connection.savepoint_rollback(savepoint)
@@ -194,10 +140,10 @@ def copy_blocks(sql: str, params: list, block_bytes: int = BLOCK_BYTES) -> Itera
         connection.savepoint_commit(savepoint)
 
 
-def _read_rows(pgconn, block_bytes: int = BLOCK_BYTES) -> Iterator[tuple[bytes, int]]:
+def _read_rows(pgconn) -> Iterator[tuple[bytes, int]]:
     """The rows of the ``COPY`` in progress on ``pgconn`` in blocks of about ``BLOCK_BYTES``, then
     its closing result (``PQgetCopyData`` / ``PQgetResult`` without blocking, as psycopg does)."""
-    block, rows, size = bytearray(), 0, block_bytes
+    block, rows, size = bytearray(), 0, BLOCK_BYTES
     get = pgconn.get_copy_data
     readable = select.poll()
     readable.register(pgconn.socket, select.POLLIN)

@@ -329,16 +329,14 @@ def _stream_csv(header: str, codes: list[str], chunks) -> Iterator[bytes]:
             yield "".join(_csv_line([r[c] for c in codes]) for r in rows).encode("utf-8")
 
 
-def _stream_csv_copy(header: str, sql: str, params: list, transform, end) -> Iterator[bytes]:
-    """The same file as ``_stream_csv``, its rows written by PostgreSQL (``copyout``) and, when
-    ``transform`` is given, masked here block by block (larger blocks: polars per block)."""
+def _stream_csv_copy(header: str, sql: str, params: list, end) -> Iterator[bytes]:
+    """The same file as ``_stream_csv``, its rows written by PostgreSQL (``copyout``)."""
     sent, complete = 0, False
     try:
         yield ("\ufeff" + header).encode("utf-8")
-        size = copyout.BLOCK_BYTES if transform is None else copyout.MASK_BLOCK_BYTES
-        with contextlib.closing(copyout.copy_blocks(sql, params, size)) as blocks:
+        with contextlib.closing(copyout.copy_blocks(sql, params)) as blocks:
             for block, rows in blocks:
-                yield block if transform is None else transform(block)
+                yield block
                 sent += rows  # counted once the server asks for more: these were sent
         complete = True
     finally:  # after the COPY is closed: its connection is free again
