@@ -270,6 +270,18 @@ def download(args, env: dict, info: dict) -> dict:
             )
             print(f"  COPY {copies[-1]['rows_per_s']:,.0f} rows/s (CPU {copies[-1]['cpu']:.2f} s), "
                   f"download {downloads[-1]['rows_per_s']:,.0f} rows/s (CPU {cpu:.2f} s)")  # fmt: skip
+        # the same slice for a grant that allows plain values (行政依据 approved with plain values)
+        sh("psql", PG + DB, "-qc", "UPDATE exchange_grant SET allow_plain = true")
+        plain = []
+        for _ in range(DOWNLOAD_RUNS):
+            t0 = time.perf_counter()
+            lines = 0
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=600) as resp:  # noqa: S310
+                while block := resp.read(1 << 20):
+                    lines += block.count(b"\n")
+            plain.append((lines - 1) / (time.perf_counter() - t0))
+        sh("psql", PG + DB, "-qc", "UPDATE exchange_grant SET allow_plain = false")
+        print(f"  plain-value download, best of {DOWNLOAD_RUNS}: {max(plain):,.0f} rows/s")
         rss = peak_rss_mb(pid)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -285,6 +297,8 @@ def download(args, env: dict, info: dict) -> dict:
           f"worker peak RSS {rss:.0f} MB (idle {base_rss:.0f} MB)")  # fmt: skip
     return {
         "copy_rps": copy["rows_per_s"],
+        "plain_rps": max(plain),
+        "plain_ratio": max(plain) / copy["rows_per_s"],
         "rows_per_s": dl["rows_per_s"],
         "ratio": ratio,
         "cpu_ratio": cpu_ratio,
@@ -370,8 +384,19 @@ server workers' and the database backends' user + system time over the run.
 | bare Django view (`/healthz`, one `SELECT 1`) — the ceiling | {ceiling["rps"]:,.0f} req/s, p99 {ceiling["p99_ms"]:.1f} ms; CPU/request {ceiling["cpu_ms_server"]:.2f} ms server + {ceiling["cpu_ms_db"]:.2f} ms database | — |
 | online query by 身份证号: token auth + grant + purpose + masking + audit event + record-access hash | {query["rps"]:,.0f} req/s, p99 {query["p99_ms"]:.1f} ms, non-2xx {query["errors"]}; CPU/request {query["cpu_ms_server"]:.2f} ms server + {query["cpu_ms_db"]:.2f} ms database | ≥ 1,000 req/s, p99 < 50 ms {ok(query["rps"] >= 1000 and query["p99_ms"] < 50)} |
 | `COPY (SELECT 4 columns) TO STDOUT` of the slice (best of 3 runs) | {dl["copy_rps"]:,.0f} rows/s | — |
-| batch download CSV of the same slice, masked (best of 3 runs each) | {dl["rows_per_s"]:,.0f} rows/s = {dl["ratio"]:.0%} of COPY (CPU: {dl["cpu_ratio"]:.0%}) | ≥ 70 % {ok(dl["ratio"] >= 0.7)} |
+| batch download CSV of the same slice, grant with plain values (best of 3) | {dl["plain_rps"]:,.0f} rows/s = {dl["plain_ratio"]:.0%} of COPY | ≥ 70 % {ok(dl["plain_ratio"] >= 0.7)} |
+| batch download CSV of the same slice, 3 of 4 items masked (best of 3 runs each) | {dl["rows_per_s"]:,.0f} rows/s = {dl["ratio"]:.0%} of COPY (CPU: {dl["cpu_ratio"]:.0%}) | ≥ 70 % {ok(dl["ratio"] >= 0.7)} |
 | worker peak RSS during the download | {dl["rss_mb"]:.0f} MB (idle {dl["idle_rss_mb"]:.0f} MB) | < 150 MB {ok(dl["rss_mb"] < 150)} |
+
+**Reading the result.** The online query is served by the exchange gateway: one prepared lookup
+(token, client, unit, role, resource, grants and the rate count), one prepared row query and one
+statement for the audit event and its record-access hashes, committed before the answer leaves;
+Django's middleware stack and ORM are not on this path (decision 0008). The download is one `COPY`
+of a `SELECT` that formats and masks in the database: for a grant with plain values it runs at the
+speed of `COPY` itself; masking three of the four items costs the single database backend about
+0.5 CPU-seconds per million rows (a `CASE … overlay` per value), and on 2 cores that keeps the
+masked download below the goal. Next step: masked copies of the sensitive items computed at load
+time (vectorised in the loader), so that a masked download is a plain `COPY` too.
 """
     if not args.no_write:
         perfdoc.write_section("exchange", body)
