@@ -265,32 +265,15 @@ def build(
     )
 
 
-def record(
-    *,
-    action: str,
-    actor: Any = None,
-    target: models.Model | None = None,
-    target_type: str = "",
-    target_id: str | int = "",
-    target_label: str = "",
-    unit: Any = None,
-    api_client: Any = None,
-    purpose: str = "",
-    details: dict | None = None,
-    request: Any = None,
-    note: str = "",
-) -> AuditEvent:
-    """Append one event (unchained; ``chain_pending`` links it moments later).
+def record(**fields: Any) -> AuditEvent:
+    """Append one event (unchained; ``chain_pending`` links it moments later). The arguments are
+    ``build``'s: ``action``, ``actor`` (a User, or None for the system), ``target``, ``unit``
+    (default: the actor's, then the API client's), ``api_client``, ``purpose`` (required by the
+    exchange for every read of shared data, S§31, S§35), ``details``, ``request``, ``note``.
 
-    ``actor`` is a User (or None for the system); ``unit`` defaults to the actor's, then the API
-    client's. Call it inside the transaction of the change, so a rolled-back change leaves no
-    event. ``purpose`` is required by the exchange for every read of shared data (S§31, S§35).
+    Call it inside the transaction of the change, so a rolled-back change leaves no event.
     """
-    event = build(
-        action=action, actor=actor, target=target, target_type=target_type, target_id=target_id,
-        target_label=target_label, unit=unit, api_client=api_client, purpose=purpose, details=details,
-        request=request, note=note,
-    )  # fmt: skip
+    event = build(**fields)
     event.save()
     after_insert()
     return event

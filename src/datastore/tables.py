@@ -69,21 +69,23 @@ def q(name: str) -> str:
 def columns_of(resource: Resource) -> list[Column]:
     """The resource's data items as columns, in catalog order."""
     items: Iterable[DataItem] = resource.items.order_by("position", "id")
-    return [
-        Column(
-            item_id=i.pk,
-            code=i.code,
-            name=i.name,
-            column=column_name(i.pk),
-            data_type=i.data_type,
-            length=i.length,
-            precision=i.precision,
-            required=i.required,
-            is_key=i.is_key,
-            identifier_kind=i.identifier_kind or "",
-        )
-        for i in items
-    ]
+    return [column_of(i) for i in items]
+
+
+def column_of(item: DataItem) -> Column:
+    """One data item as a column (also for items the exchange gateway read without the ORM)."""
+    return Column(
+        item_id=item.pk,
+        code=item.code,
+        name=item.name,
+        column=column_name(item.pk),
+        data_type=item.data_type,
+        length=item.length,
+        precision=item.precision,
+        required=item.required,
+        is_key=item.is_key,
+        identifier_kind=item.identifier_kind or "",
+    )
 
 
 def sql_type(col: Column) -> str:

@@ -383,21 +383,7 @@ def _shape(row: dict) -> tuple[list, list]:
                 position=f[10],
             )  # fmt: skip
         )
-    columns = [
-        tables.Column(
-            item_id=i.pk,
-            code=i.code,
-            name=i.name,
-            column=tables.column_name(i.pk),
-            data_type=i.data_type,
-            length=i.length,
-            precision=i.precision,
-            required=i.required,
-            is_key=i.is_key,
-            identifier_kind=i.identifier_kind or "",
-        )  # fmt: skip
-        for i in items
-    ]
+    columns = [tables.column_of(i) for i in items]
     if key[2]:
         if len(_SHAPES) >= _SHAPES_MAX:
             _SHAPES.clear()
