@@ -376,8 +376,9 @@ Measured {perfdoc.now()} on {perfdoc.machine()} ({note}). PostgreSQL, {args.rows
 gunicorn {args.workers} sync workers with `DEBUG=False`, loaded by `wrk -t2 -c32 -d{args.seconds}s` on
 loopback (wrk shares the 2 cores). `bench/exchange.py`. The online query is answered by
 the exchange gateway (`X-GovHub-Served-By: {served_by}`, decision 0008); every call of the run
-has its audit event ({audited:,} events for {query["requests"]:,} calls). CPU per request counts the
-server workers' and the database backends' user + system time over the run.
+has its audit event ({audited:,} events for the {query["requests"]:,} calls wrk counted; the rest are
+calls still in flight when wrk stopped). CPU per request counts the server workers' and the
+database backends' user + system time over the run.
 
 | what | result | goal |
 |---|---|---|
