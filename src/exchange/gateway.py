@@ -247,6 +247,8 @@ def _lookup_sql(vendor: str) -> str:
     from .permissions import CONSUMER_ROLES
 
     pg = vendor == "postgresql"
+    scope = "t.scopes ? %s" if pg else "EXISTS (SELECT 1 FROM json_each(t.scopes) AS sc WHERE sc.value = %s)"
+    other_ip = "t.last_used_ip IS DISTINCT FROM CAST(%s AS inet)" if pg else "t.last_used_ip IS NOT %s"
     qn = connection.ops.quote_name
     t = {m: qn(m._meta.db_table) for m in (ApiToken, ApiClient, Unit, User, RoleAssignment, Resource, DataItem, DataTable, Grant)}  # fmt: skip
     item_fields = "i.id, i.code, i.name, i.data_type, i.length, i.precision, i.required, i.is_key, i.identifier_kind, i.sensitivity, i.position"  # fmt: skip
@@ -279,9 +281,13 @@ def _lookup_sql(vendor: str) -> str:
         )
         schema = "dt.schema"
     sql = (
-        f"SELECT {'(SELECT hits FROM rl)' if pg else 'NULL'}, t.id, t.scopes, t.expires_at, t.revoked_at, "
-        "t.last_used_at, t.last_used_ip, c.id, c.name, c.system_name, c.is_active, u.id, u.name, u.is_active, "
-        "su.id, su.username, su.is_active, "
+        f"SELECT {'(SELECT hits FROM rl)' if pg else 'NULL'}, t.id, "
+        # the token is usable (ApiTokenAuthentication's checks) and has the channel's scope
+        f"(t.revoked_at IS NULL AND t.expires_at > %s AND {scope} AND c.is_active AND u.is_active "
+        "AND su.id IS NOT NULL AND su.is_active), "
+        # "last used" is a minute old or from another address (accounts.services.api_token_touch)
+        f"(t.last_used_at IS NULL OR t.last_used_at < %s OR {other_ip}), "
+        "c.id, c.name, c.system_name, u.id, u.name, su.id, su.username, "
         f"EXISTS (SELECT 1 FROM {t[RoleAssignment]} ra WHERE ra.user_id = su.id AND ra.role IN ({roles})), "
         f"r.id, r.code, r.name, r.sharing_type, dt.id, dt.table_name, {schema}, {items_sql}, {grants_sql} "
         f"FROM {t[ApiToken]} t JOIN {t[ApiClient]} c ON c.id = t.client_id JOIN {t[Unit]} u ON u.id = c.unit_id "
@@ -303,13 +309,19 @@ def _lookup_sql(vendor: str) -> str:
 
 def _lookup(db, token_hash: str, code: str, rate: ratelimit.Rate, environ: dict) -> dict | None:
     from catalog.models import ResourceStatus
+    from core.middleware import client_ip
 
     from .models import GrantStatus
     from .permissions import CONSUMER_ROLES
 
     today = timezone.localdate()
     # placeholders in order: the role check, the grants' (status, from, to), the resource, the token
-    params = [*CONSUMER_ROLES, GrantStatus.ACTIVE, today, today, code, ResourceStatus.PUBLISHED, token_hash]
+    now = timezone.now()
+    stamp = db.ops.adapt_datetimefield_value  # SQLite compares the text Django stores
+    params = [
+        stamp(now), SCOPE, stamp(now - dt.timedelta(minutes=1)), client_ip(_Caller(environ, "")),  # usable token with the scope; "last used" is due
+        *CONSUMER_ROLES, GrantStatus.ACTIVE, today, today, code, ResourceStatus.PUBLISHED, token_hash,
+    ]  # fmt: skip
     sql = _lookup_sql(db.vendor)
     if db.vendor == "postgresql":
         window, _left = ratelimit.window_of(rate)
@@ -319,22 +331,24 @@ def _lookup(db, token_hash: str, code: str, rate: ratelimit.Rate, environ: dict)
             cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is not None:
-            verdict = ratelimit.hit(rate_key(row[7]), rate)
+            verdict = ratelimit.hit(rate_key(row[_CLIENT]), rate)
             row = (verdict.hits, *row[1:])
     if row is None or row[0] is None:
         return None  # unknown token: Django says 401
-    environ[COUNTED_ENV] = rate_key(row[7])
+    environ[COUNTED_ENV] = rate_key(row[_CLIENT])
     if row[0] > rate.limit:
         return None  # Django says 429 (without counting the call again)
     return dict(zip(LOOKUP_COLUMNS, row, strict=True))
 
 
 LOOKUP_COLUMNS = (
-    "hits", "token_id", "scopes", "expires_at", "revoked_at", "last_used_at", "last_used_ip", "client_id",
-    "client_name", "system_name", "client_active", "unit_id", "unit_name", "unit_active", "user_id", "username",
-    "user_active", "can_read", "resource_id", "resource_code", "resource_name", "sharing_type", "table_id",
-    "table_name", "schema", "items", "grants",
+    "hits", "token_id", "usable", "touch", "client_id", "client_name", "system_name", "unit_id", "unit_name",
+    "user_id", "username", "can_read", "resource_id", "resource_code", "resource_name", "sharing_type",
+    "table_id", "table_name", "schema", "items", "grants",
 )  # fmt: skip
+
+
+_CLIENT = LOOKUP_COLUMNS.index("client_id")
 
 
 # --- 2. the access decision (selectors.access_check's rules) ----------------------------------
@@ -344,12 +358,6 @@ def _loads(value: Any) -> Any:
     if value is None:
         return None
     return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
-def _aware(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value if value is None or timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
-    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.UTC)
 
 
 def _shape(row: dict) -> tuple[list, list]:
@@ -399,17 +407,7 @@ def _access(row: dict, purpose: str, detail: str) -> tuple[Any, dict]:
 
     from .models import PurposeCategory
 
-    now = timezone.now()
-    usable = (
-        row["revoked_at"] is None
-        and (_aware(row["expires_at"]) or now) > now
-        and bool(row["client_active"])
-        and bool(row["unit_active"])
-        and row["user_id"] is not None
-        and bool(row["user_active"])
-    )
-    scopes = _loads(row["scopes"]) or []
-    if not usable or SCOPE not in scopes or not row["can_read"] or row["resource_id"] is None:
+    if not row["usable"] or not row["can_read"] or row["resource_id"] is None:
         return None, {}
     if purpose not in PurposeCategory.values or row["sharing_type"] == SharingType.NOT_SHARED:
         return None, {}
@@ -559,14 +557,12 @@ def _insert_pg(db, event, hashes: list[str], resource_id: int, now) -> int:
 
 
 def _touch_token(who: dict, environ: dict) -> None:
-    """``accounts.services.api_token_touch``'s rule: "last used" at most once a minute per address."""
+    """``accounts.services.api_token_touch``'s rule ("last used" at most once a minute per address),
+    decided by the lookup (``touch``)."""
     from accounts.models import ApiToken
     from core.middleware import client_ip
 
-    row = who["row"]
-    ip = client_ip(_Caller(environ, ""))
-    last = _aware(row["last_used_at"])
-    now = timezone.now()
-    if last and row["last_used_ip"] == ip and now - last < dt.timedelta(minutes=1):
-        return
-    ApiToken.objects.filter(pk=row["token_id"]).update(last_used_at=now, last_used_ip=ip)
+    if who["row"]["touch"]:
+        ApiToken.objects.filter(pk=who["row"]["token_id"]).update(
+            last_used_at=timezone.now(), last_used_ip=client_ip(_Caller(environ, ""))
+        )

@@ -7,6 +7,7 @@ S§35; DESIGN rule 2). Calls go through the real WSGI application, as gunicorn m
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -179,6 +180,13 @@ def test_a_revoked_grant_or_token_stops_the_very_next_call(world, client_token, 
     services.grant_resume(grant=world["grant"], by=reviewer, reason="核查完毕")
     assert call(wsgi, path, token=raw)[0] == 200
     token = client.tokens.get()
+    assert token.last_used_ip == "10.0.0.7" and token.last_used_at is not None  # "last used" kept
+    token.expires_at = timezone.now() - timedelta(seconds=1)
+    token.save(update_fields=["expires_at"])
+    assert _refusal(wsgi, world, raw)[0] == 401  # expired
+    token.expires_at = timezone.now() + timedelta(days=1)
+    token.save(update_fields=["expires_at"])
+    assert call(wsgi, path, token=raw)[0] == 200
     unit_admin = make_user(unit=world["consumer"].unit, roles=[Role.UNIT_ADMIN])
     accounts.api_token_revoke(token=token, by=unit_admin)
     assert _refusal(wsgi, world, raw)[0] == 401
