@@ -226,9 +226,13 @@ def _prepared(db, sql: str, params: list):
     import psycopg
 
     db.ensure_connection()
+    raw = db.connection
+    kept = getattr(db, "_govhub_cursor", None)  # one server-side cursor per connection, reused
+    if kept is None or kept[0] is not raw:
+        kept = (raw, psycopg.Cursor(raw))
+        db._govhub_cursor = kept
     with db.wrap_database_errors:
-        cursor = psycopg.Cursor(db.connection)
-        return cursor.execute(sql, params, prepare=True)
+        return kept[1].execute(sql, params, prepare=True)
 
 
 # --- 1. the one lookup ------------------------------------------------------------------------
