@@ -50,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 #: Set in the WSGI environ when the gateway counted the call, so Django's throttle does not count it again.
 COUNTED_ENV = "govhub.exchange.rate_counted"
-PATH = re.compile(r"^/api/v1/exchange/([A-Za-z0-9_.\-]{1,40})/records/?$")
+PATH = re.compile(r"/api/v1/exchange/([A-Za-z0-9_.\-]{1,40})/records\Z")  # as the URLconf: no slash
 CHANNEL = "online_query"
 SCOPE = "exchange.query"
 #: Parsed catalog rows (items JSON text → DataItems and Columns); bounded, exact (keyed by content).
@@ -74,11 +74,11 @@ class Gateway:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         match = (
-            PATH.match(environ.get("PATH_INFO", ""))
+            PATH.fullmatch(environ.get("PATH_INFO", ""))
             if environ.get("REQUEST_METHOD") == "GET" and getattr(settings, "GOVHUB_EXCHANGE_GATEWAY", True)
             else None
         )
-        if match is None or environ.get("HTTP_AUTHORIZATION", "")[:7].lower() != "bearer ":
+        if match is None or "HTTP_AUTHORIZATION" not in environ:
             return self.app(environ, start_response)
         try:
             answer = serve(environ, match.group(1))
@@ -145,6 +145,46 @@ def _request_id(environ: dict) -> str:
     return uuid.uuid4().hex
 
 
+def _bearer(environ: dict) -> str | None:
+    """The token as ``ApiTokenAuthentication`` reads it: the header's bytes split on ASCII
+    whitespace, ``Bearer`` and one ASCII token; None for anything else."""
+    try:
+        parts = environ.get("HTTP_AUTHORIZATION", "").encode("iso-8859-1").split()
+    except UnicodeEncodeError:
+        return None
+    if len(parts) != 2 or parts[0].lower() != b"bearer":
+        return None
+    try:
+        return parts[1].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
+#: What Django checks before any view and the gateway must not skip.
+_JSON_ACCEPT = frozenset({"", "*/*", "application/json"})
+
+
+def _plain_call(environ: dict) -> bool:
+    """A call Django's stack would let through to the view unchanged: an allowed host (ALLOWED_HOSTS,
+    as ``CommonMiddleware``), no browser session (its middleware may refuse or log it out), and an
+    answer in JSON (DRF's content negotiation would pick another renderer or answer 406)."""
+    from django.http.request import split_domain_port, validate_host
+
+    if environ.get("HTTP_ACCEPT", "").strip() not in _JSON_ACCEPT:
+        return False
+    if f"{settings.SESSION_COOKIE_NAME}=" in environ.get("HTTP_COOKIE", ""):
+        return False
+    if settings.USE_X_FORWARDED_HOST and environ.get("HTTP_X_FORWARDED_HOST"):
+        host = environ["HTTP_X_FORWARDED_HOST"]
+    else:
+        host = (
+            environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
+        )
+    domain, _port = split_domain_port(host)
+    allowed = settings.ALLOWED_HOSTS or ([".localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
+    return bool(domain) and validate_host(domain, allowed)
+
+
 def _params(environ: dict) -> dict[str, str] | None:
     """The query string as Django reads it (last value wins), or None for anything unusual."""
     raw = environ.get("QUERY_STRING", "")
@@ -162,11 +202,11 @@ def _params(environ: dict) -> dict[str, str] | None:
 
 def serve(environ: dict, code: str) -> tuple[bytes, str] | None:
     """The body of a successful online query, or None to let Django answer."""
-    parts = environ["HTTP_AUTHORIZATION"].split()
-    if len(parts) != 2 or not parts[1].isascii():
+    token = _bearer(environ)
+    if token is None or not _plain_call(environ):
         return None
     params = _params(environ)
-    if params is None:
+    if params is None or "format" in params:  # DRF's format suffixes and parameter: Django answers
         return None
     purpose = (environ.get("HTTP_X_PURPOSE") or params.get("purpose") or "").strip()
     detail = (environ.get("HTTP_X_PURPOSE_DETAIL") or params.get("purpose_detail") or "").strip()
@@ -174,7 +214,7 @@ def serve(environ: dict, code: str) -> tuple[bytes, str] | None:
         return None
     from accounts.services import hash_token
 
-    token_hash = hash_token(parts[1])
+    token_hash = hash_token(token)
     rate = _rate()
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the ``connection`` proxy costs a lookup
     row = _lookup(db, token_hash, code, rate, environ)
@@ -238,6 +278,14 @@ def _prepared(db, sql: str, params: list):
 # --- 1. the one lookup ------------------------------------------------------------------------
 
 
+#: ApiTokenAuthentication's checks in SQL (``%s``: now): a live token of an active client of an active
+#: unit, with an active service user.
+AUTHENTICATES = (
+    "{t}.revoked_at IS NULL AND {t}.expires_at > %s AND {c}.is_active AND {u}.is_active "
+    "AND {su}.id IS NOT NULL AND {su}.is_active"
+)
+
+
 @functools.cache
 def _lookup_sql(vendor: str) -> str:
     """The lookup (built once per process). PostgreSQL: prefixed by the rate count (``%s``: the
@@ -286,9 +334,8 @@ def _lookup_sql(vendor: str) -> str:
         schema = "dt.schema"
     sql = (
         f"SELECT {'(SELECT hits FROM rl)' if pg else 'NULL'}, t.id, "
-        # the token is usable (ApiTokenAuthentication's checks) and has the channel's scope
-        f"(t.revoked_at IS NULL AND t.expires_at > %s AND {scope} AND c.is_active AND u.is_active "
-        "AND su.id IS NOT NULL AND su.is_active), "
+        # the token authenticates (ApiTokenAuthentication's checks); it has the channel's scope
+        f"({AUTHENTICATES.format(t='t', c='c', u='u', su='su')}), ({scope}), "
         # "last used" is a minute old or from another address (accounts.services.api_token_touch)
         f"(t.last_used_at IS NULL OR t.last_used_at < %s OR {other_ip}), "
         "c.id, c.name, c.system_name, u.id, u.name, su.id, su.username, "
@@ -305,7 +352,11 @@ def _lookup_sql(vendor: str) -> str:
     rw = qn(RateWindow._meta.db_table)
     return (
         f"WITH rl AS (INSERT INTO {rw} ({qn('key')}, {qn('window')}, hits) "
-        f"SELECT 'c' || t0.client_id || %s, %s, 1 FROM {t[ApiToken]} t0 WHERE t0.token_hash = %s "
+        # only a call that authenticates is counted, as DRF throttles after authentication
+        f"SELECT 'c' || t0.client_id || %s, %s, 1 FROM {t[ApiToken]} t0 "
+        f"JOIN {t[ApiClient]} c0 ON c0.id = t0.client_id JOIN {t[Unit]} u0 ON u0.id = c0.unit_id "
+        f"JOIN {t[User]} s0 ON s0.id = c0.service_user_id WHERE t0.token_hash = %s "
+        f"AND {AUTHENTICATES.format(t='t0', c='c0', u='u0', su='s0')} "
         f"ON CONFLICT ({qn('key')}, {qn('window')}) DO UPDATE SET hits = {rw}.hits + 1 "
         "RETURNING hits) " + sql
     )
@@ -323,22 +374,22 @@ def _lookup(db, token_hash: str, code: str, rate: ratelimit.Rate, environ: dict)
     now = timezone.now()
     stamp = db.ops.adapt_datetimefield_value  # SQLite compares the text Django stores
     params = [
-        stamp(now), SCOPE, stamp(now - dt.timedelta(minutes=1)), client_ip(_Caller(environ, "")),  # usable token with the scope; "last used" is due
+        stamp(now), SCOPE, stamp(now - dt.timedelta(minutes=1)), client_ip(_Caller(environ, "")),
         *CONSUMER_ROLES, GrantStatus.ACTIVE, today, today, code, ResourceStatus.PUBLISHED, token_hash,
     ]  # fmt: skip
     sql = _lookup_sql(db.vendor)
     if db.vendor == "postgresql":
         window, _left = ratelimit.window_of(rate)
-        row = _prepared(db, sql, [f"/{rate.seconds}", window, token_hash, *params]).fetchone()
+        row = _prepared(db, sql, [f"/{rate.seconds}", window, token_hash, stamp(now), *params]).fetchone()
     else:
         with db.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
-        if row is not None:
+        if row is not None and row[_AUTHENTICATES]:
             verdict = ratelimit.hit(rate_key(row[_CLIENT]), rate)
             row = (verdict.hits, *row[1:])
     if row is None or row[0] is None:
-        return None  # unknown token: Django says 401
+        return None  # unknown or dead token (not counted): Django says 401
     environ[COUNTED_ENV] = rate_key(row[_CLIENT])
     if row[0] > rate.limit:
         return None  # Django says 429 (without counting the call again)
@@ -346,13 +397,14 @@ def _lookup(db, token_hash: str, code: str, rate: ratelimit.Rate, environ: dict)
 
 
 LOOKUP_COLUMNS = (
-    "hits", "token_id", "usable", "touch", "client_id", "client_name", "system_name", "unit_id", "unit_name",
+    "hits", "token_id", "authenticates", "has_scope", "touch", "client_id", "client_name", "system_name", "unit_id", "unit_name",
     "user_id", "username", "can_read", "resource_id", "resource_code", "resource_name", "sharing_type",
     "table_id", "table_name", "schema", "items", "grants",
 )  # fmt: skip
 
 
 _CLIENT = LOOKUP_COLUMNS.index("client_id")
+_AUTHENTICATES = LOOKUP_COLUMNS.index("authenticates")
 
 
 # --- 2. the access decision (selectors.access_check's rules) ----------------------------------
@@ -411,7 +463,7 @@ def _access(row: dict, purpose: str, detail: str) -> tuple[Any, dict]:
 
     from .models import PurposeCategory
 
-    if not row["usable"] or not row["can_read"] or row["resource_id"] is None:
+    if not (row["authenticates"] and row["has_scope"] and row["can_read"]) or row["resource_id"] is None:
         return None, {}
     if purpose not in PurposeCategory.values or row["sharing_type"] == SharingType.NOT_SHARED:
         return None, {}
