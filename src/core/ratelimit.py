@@ -56,9 +56,9 @@ def rate_key(key: str, rate: Rate) -> str:
     return f"{key}/{rate.seconds}"[:64]
 
 
-def hit_sql() -> str:
-    """The counting statement, with placeholders (key, window) — also used inside the exchange
-    gateway's combined statement."""
+def _hit_sql() -> str:
+    """The counting statement, with placeholders (key, window). (The exchange gateway counts with
+    its own statement, joined to its token lookup: ``exchange.gateway._lookup_sql``.)"""
     t = _table()
     return (
         f"INSERT INTO {t} ({connection.ops.quote_name('key')}, {connection.ops.quote_name('window')}, hits) "
@@ -72,7 +72,7 @@ def hit(key: str, rate: Rate, *, now: float | None = None) -> Verdict:
     now = time.time() if now is None else now
     window, left = _window(rate, now)
     with connection.cursor() as cursor:
-        cursor.execute(hit_sql(), [rate_key(key, rate), window])
+        cursor.execute(_hit_sql(), [rate_key(key, rate), window])
         hits = int(cursor.fetchone()[0])
     return verdict(rate, hits, left)
 

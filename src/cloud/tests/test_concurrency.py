@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from cloud import services
 from cloud.models import Allocation, ApplicationStatus, CloudApplication, ProvisionedResource
 from cloud.tests.factories import owner, reviewer, standard_catalog, submit
-from core.errors import DomainError
+from core.tests.concurrency import race
+
+
+def _ok_race(calls):
+    """``race`` with "ok" for each call that succeeded."""
+    return ["ok" if not isinstance(o, str) else o for o in race(calls)]
+
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs real row locks across connections (PostgreSQL)"
 )
-
-
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            call()
-            outcomes[i] = "ok"
-        except DomainError as exc:
-            outcomes[i] = exc.code
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)
@@ -46,7 +28,7 @@ def test_concurrent_approvals_of_the_same_application_exactly_one_wins_c11():
     first, second = reviewer(), reviewer()
     app = submit(unit_user, catalog, host=2)
     services.cloud_application_accept(application=app, by=first)
-    outcomes = _race(
+    outcomes = _ok_race(
         [
             lambda: services.cloud_application_approve(application=app, by=first),
             lambda: services.cloud_application_approve(application=app, by=second),
@@ -66,7 +48,7 @@ def test_two_applications_racing_for_the_last_capacity_only_one_is_allocated_c27
     apps = [submit(owner(), catalog, host=2) for _ in range(2)]  # 8 vCPU each, 8 in the pool
     for app in apps:
         services.cloud_application_accept(application=app, by=center_user)
-    outcomes = _race(
+    outcomes = _ok_race(
         [lambda a=a: services.cloud_application_approve(application=a, by=center_user) for a in apps]
     )
     assert sorted(outcomes) == ["cloud.capacity_exceeded", "ok"]

@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UnitFactory
 from cloud import ops_services
 from cloud.models import Allocation, ApplicationStatus, CapacityAlert, MetricPoint, MetricSeries, PoolKind
 from cloud.tests.factories import application_in, center_unit, reviewer, standard_catalog
-from core.errors import DomainError
 from core.models import Deadline
 from core.rules import Rule
+from core.tests.concurrency import race
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs real row locks across connections (PostgreSQL)"
 )
-
-
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            outcomes[i] = call()
-        except DomainError as exc:
-            outcomes[i] = exc.code
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return outcomes
 
 
 @pytest.mark.django_db(transaction=True)
@@ -48,7 +26,7 @@ def test_concurrent_capacity_checks_open_exactly_one_alert_c27():
     center = center_unit()
     standard_catalog(compute=5)
     application_in(ApplicationStatus.PRODUCTION, unit=UnitFactory(), center=center)  # 4 of 5 vCPU
-    outcomes = _race([ops_services.capacity_check for _ in range(3)])
+    outcomes = race([ops_services.capacity_check for _ in range(3)])
     assert sorted(len(o["opened"]) for o in outcomes) == [0, 0, 1]
     assert CapacityAlert.objects.count() == 1
     assert Deadline.objects.filter(rule=Rule.CLOUD_EXPANSION).count() == 1
@@ -70,7 +48,7 @@ def test_concurrent_pushes_of_the_same_hours_keep_one_value_per_hour_c27():
         ]
         for v in (10, 20)
     ]
-    outcomes = _race([lambda b=b: ops_services.metrics_push(by=user, points=b).points for b in batches])
+    outcomes = race([lambda b=b: ops_services.metrics_push(by=user, points=b).points for b in batches])
     assert outcomes == [2500, 2500]
     series = MetricSeries.objects.get(allocation=alloc)
     assert MetricPoint.objects.filter(series=series).count() == 2500
