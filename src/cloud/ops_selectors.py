@@ -235,6 +235,18 @@ def project_plan_list(
     return qs.filter(status=status) if status else qs
 
 
+def project_catalog_list(*, user: Any) -> QuerySet:
+    """The caller's unit's project resource catalogs (S§42), the ones a plan may name."""
+    from catalog.models import ProjectCatalog
+
+    return ProjectCatalog.objects.filter(unit_id=getattr(user, "unit_id", None))
+
+
+def project_catalog_own(*, user: Any, pk: int) -> Any:
+    """One of the caller's unit's project catalogs, or None (another unit's looks absent)."""
+    return project_catalog_list(user=user).filter(pk=pk).first()
+
+
 def project_plan_get(*, user: Any, pk: int) -> ProjectPlan:
     plan = ProjectPlan.objects.filter(pk=pk).select_related("unit").first()
     if plan is None or not can_view_unit(user, plan.unit_id):

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from catalog.models import ProjectCatalog
 from cloud import ops_selectors as sel
 from cloud import ops_services as svc
 from cloud.models import PlanStatus, PoolKind
@@ -117,7 +116,7 @@ class PlansView(LoginRequiredMixin, View):
                 "summary": sel.resource_demand_summary(user=user, year=year) if is_center else None,
                 "is_center": is_center,
                 "can_act": can_act_for_unit(user, user.unit_id),
-                "catalogs": ProjectCatalog.objects.filter(unit_id=user.unit_id),
+                "catalogs": sel.project_catalog_list(user=user),
                 "kinds": PoolKind.choices,
                 "submitted": PlanStatus.SUBMITTED,
             },
@@ -133,9 +132,7 @@ class PlansView(LoginRequiredMixin, View):
                     name=request.POST.get("name", ""),
                     construction_plan=request.POST.get("construction_plan", ""),
                     budget=request.POST.get("budget", ""),
-                    project_catalog=ProjectCatalog.objects.filter(
-                        pk=catalog_id, unit_id=user.unit_id
-                    ).first(),
+                    project_catalog=sel.project_catalog_own(user=user, pk=catalog_id),
                 )
                 messages.success(request, _("建设项目计划已申报，等待数据资源中心审定。"))
             elif action == "review":

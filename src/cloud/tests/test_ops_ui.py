@@ -116,6 +116,23 @@ def test_plans_page_declares_in_the_window_and_the_center_reviews(site):
 
 
 @time_machine.travel(NOW, tick=False)
+def test_plans_page_offers_and_accepts_only_the_units_own_project_catalogs_s42(site):
+    """Another unit's project catalog is neither listed nor usable: the plan is refused, none is saved."""
+    ProjectCatalog.objects.create(unit=site["a"], name="甲单位项目目录")
+    owner_b = UserFactory(unit=site["b"], roles=[Role.UNIT_ADMIN])
+    client = browser(owner_b)
+    assert "甲单位项目目录" not in client.get("/cloud/ops/plans/").content.decode()
+    page = client.post(
+        "/cloud/ops/plans/",
+        {"action": "plan", "name": "借用目录", "budget": "1", "construction_plan": "方案",
+         "project_catalog": ProjectCatalog.objects.get().pk},
+        follow=True,
+    )  # fmt: skip
+    assert "请关联项目资源目录" in page.content.decode()
+    assert not ProjectPlan.objects.exists()
+
+
+@time_machine.travel(NOW, tick=False)
 def test_settlements_page_computes_and_reviews(site):
     center = browser(site["center"])
     center.post("/cloud/ops/settlements/", {"action": "compute", "year": 2026})
