@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from catalog.models import Resource, ResourceStatus, SharingType
+from catalog.models import SharingType
 from core.errors import DomainError, NotFound, PermissionDenied
 from exchange import selectors, services
 from exchange.forms import AccessRequestForm, DecideForm, ObtainForm, OpinionForm, ReasonForm
@@ -24,15 +24,6 @@ class NoNulMixin:
 
         refuse_nul(request, kwargs)
         return super().dispatch(request, *args, **kwargs)
-
-
-def _published(code: str) -> Resource:
-    res = (
-        Resource.objects.filter(code=code, status=ResourceStatus.PUBLISHED).select_related("provider").first()
-    )
-    if res is None:
-        raise NotFound()
-    return res
 
 
 def _page(request, qs, per=25):
@@ -99,7 +90,7 @@ class AccessApplyView(LoginRequiredMixin, NoNulMixin, View):
         }
 
     def get(self, request, code: str):
-        resource = _published(code)
+        resource = selectors.published_resource_by_code(code)
         if resource.sharing_type == SharingType.NOT_SHARED:
             return render(request, "exchange/not_shared.html", {"resource": resource}, status=409)
         if not can_request_access(request.user):
@@ -108,7 +99,7 @@ class AccessApplyView(LoginRequiredMixin, NoNulMixin, View):
         return render(request, "exchange/apply.html", self._ctx(resource, cls(resource=resource)))
 
     def post(self, request, code: str):
-        resource = _published(code)
+        resource = selectors.published_resource_by_code(code)
         conditional = resource.sharing_type == SharingType.CONDITIONAL
         cls = AccessRequestForm if conditional else ObtainForm
         form = cls(request.POST, resource=resource)

@@ -15,7 +15,6 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import require_scope
-from catalog.models import Resource, ResourceStatus
 from core import ratelimit
 from core.errors import DomainError, Invalid, NotFound
 from exchange import gateway, reading, selectors, services
@@ -40,13 +39,6 @@ class NoNulMixin:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         refuse_nul(request, kwargs)
-
-
-def _resource_by_code(code: str) -> Resource:
-    res = Resource.objects.filter(code=code, status=ResourceStatus.PUBLISHED).first()
-    if res is None:
-        raise NotFound()
-    return res
 
 
 class GrantListApi(NoNulMixin, generics.ListAPIView):
@@ -83,7 +75,10 @@ class GrantObtainApi(NoNulMixin, APIView):
         ser.is_valid(raise_exception=True)
         d = dict(ser.validated_data)
         grant = services.grant_obtain_unconditional(
-            resource=_resource_by_code(d.pop("resource")), by=request.user, request=request, **d
+            resource=selectors.published_resource_by_code(d.pop("resource")),
+            by=request.user,
+            request=request,
+            **d,
         )
         return Response(s.GrantSerializer(grant).data, status=201)
 
@@ -162,7 +157,10 @@ class AccessRequestListApi(NoNulMixin, generics.ListAPIView):
         ser.is_valid(raise_exception=True)
         d = dict(ser.validated_data)
         req = services.access_request_submit(
-            resource=_resource_by_code(d.pop("resource")), by=request.user, request=request, **d
+            resource=selectors.published_resource_by_code(d.pop("resource")),
+            by=request.user,
+            request=request,
+            **d,
         )
         return Response(s.AccessRequestSerializer(req).data, status=201)
 
