@@ -337,3 +337,18 @@ def project_list(*, user: Any) -> QuerySet[ProjectCatalog]:
     if permissions.is_center_staff(user):
         return qs
     return qs.filter(unit_id=user.unit_id)
+
+
+def planned_resource_get(*, user: Any, pk: Any) -> Any:
+    """A planned resource of a project catalog the user may see (S§42); ``NotFound`` otherwise,
+    also for an id that is not a number."""
+    from .models import PlannedResource
+
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise NotFound(CatalogError.NOT_FOUND, _("计划资源不存在或您无权查看。"))
+    planned = PlannedResource.objects.select_related("project").filter(pk=pk).first()
+    if planned is None or not project_list(user=user).filter(pk=planned.project_id).exists():
+        raise NotFound(CatalogError.NOT_FOUND, _("计划资源不存在或您无权查看。"))
+    return planned

@@ -32,7 +32,6 @@ from .forms import (
 from .models import (
     CampaignEntry,
     ChangeStatus,
-    PlannedResource,
     ResourceStatus,
     ReviewCampaign,
     SharingType,
@@ -575,11 +574,7 @@ class ProjectView(Page):
 
     def post(self, request):
         if request.POST.get("action") == "link":
-            planned = get_object_or_404(
-                PlannedResource.objects.select_related("project"), pk=request.POST.get("planned")
-            )
-            if not selectors.project_list(user=request.user).filter(pk=planned.project_id).exists():
-                raise NotFound()
+            planned = selectors.planned_resource_get(user=request.user, pk=request.POST.get("planned"))
             try:
                 resource = selectors.resource_get(user=request.user, pk=request.POST.get("resource"))
                 services.planned_resource_link(planned=planned, by=request.user, resource=resource)

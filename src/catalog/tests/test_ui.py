@@ -221,6 +221,35 @@ def test_demand_page_shows_answer_deadline_and_answer_form_s11(client, officer_a
     assert demand.status == "refused"
 
 
+def test_project_page_refuses_another_units_planned_resource_and_a_bad_id_s42(
+    client, officer_a, officer_b, reviewer
+):
+    project = services.project_catalog_create(
+        by=officer_a,
+        name="智慧社区",
+        planned=[{"name": "社区人口", "classification": "11", "sharing_type": "conditional"}],
+    )
+    resource = publish(officer_a, reviewer)
+    planned = project.planned.get()
+    client.force_login(officer_b)  # another unit: the planned resource looks absent
+    assert (
+        client.post(
+            "/catalog/projects/", {"action": "link", "planned": planned.pk, "resource": resource.pk}
+        ).status_code
+        == 404
+    )
+    client.force_login(officer_a)
+    for bad in ("abc", "", "99999999"):
+        assert (
+            client.post(
+                "/catalog/projects/", {"action": "link", "planned": bad, "resource": resource.pk}
+            ).status_code
+            == 404
+        )
+    planned.refresh_from_db()
+    assert planned.resource is None
+
+
 def test_project_page_links_a_planned_resource_s42(client, officer_a, reviewer):
     project = services.project_catalog_create(
         by=officer_a,
