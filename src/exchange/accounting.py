@@ -127,7 +127,7 @@ def record_read(
                 for h in hashes
             ]
         )
-    _count_usage(ctx, user.unit_id, channel, row_count, timezone.localdate())
+    count_usage(ctx, user.unit_id, channel, row_count, timezone.localdate())
     return event
 
 
@@ -167,7 +167,8 @@ def record_download_end(
     return event
 
 
-def _count_usage(ctx: AccessContext, unit_id: int, channel: str, rows: int, day) -> None:
+def count_usage(ctx: AccessContext, unit_id: int, channel: str, rows: int, day) -> None:
+    """One call of ``channel`` with ``rows`` rows in the day's usage counter (S§38 statistics)."""
     key = dict(
         day=day,
         resource_id=ctx.resource.pk,

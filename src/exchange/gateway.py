@@ -541,7 +541,7 @@ def _build(row: dict, g: list, purpose: str) -> tuple[Any, dict]:
 
 
 def _record(db, ctx, who: dict, plan, rows: int, keys: list[str], caller: _Caller) -> int:
-    from .accounting import _count_usage, key_hashes, read_details, usage_buffer
+    from .accounting import count_usage, key_hashes, read_details, usage_buffer
     from .models import RecordAccess
 
     event = audit.build(
@@ -568,11 +568,11 @@ def _record(db, ctx, who: dict, plan, rows: int, keys: list[str], caller: _Calle
                     for h in hashes
                 ]  # fmt: skip
             )
-            _count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
+            count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
         return event.pk
     event_id = _insert_pg(db, event, hashes, ctx.resource.pk, now)
     if db.in_atomic_block:  # inside a caller's transaction (tests): count in it
-        _count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
+        count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
     else:
         usage_buffer.add(
             (timezone.localdate(), ctx.resource.pk, who["unit"].pk, ctx.purpose_category, CHANNEL), rows
