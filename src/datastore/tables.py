@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import io
 import itertools
 import threading
@@ -28,6 +29,7 @@ from django.db import connection, transaction
 from catalog.models import DataItem, DataType, Resource, ResourceFormat, ResourceStatus
 from core.errors import Conflict, Invalid
 
+from . import hooks
 from .errors import DatastoreError
 from .models import ChangeLogEntry, DataTable
 
@@ -60,6 +62,38 @@ def table_name(resource_id: int) -> str:
 
 def column_name(item_id: int) -> str:
     return f"c_{int(item_id)}"
+
+
+def derived_name(item_id: int) -> str:
+    """The stored generated column derived from item ``item_id``'s column (``hooks``)."""
+    return f"d_{int(item_id)}"
+
+
+def derived_digest(expr: str) -> str:
+    """What the schema keeps of a derived column's expression: a change of the expression (a
+    changed masking rule, a new release) makes the column be computed again."""
+    return hashlib.sha256(expr.encode()).hexdigest()[:16]
+
+
+def _derived(items: Iterable[DataItem]) -> dict[int, str]:
+    """Derived columns exist on PostgreSQL only (stored generated columns); elsewhere none."""
+    if connection.vendor != "postgresql":
+        return {}
+    return hooks.derived_expressions(items)
+
+
+def derived_column(table: DataTable, item_id: int, expr: str) -> str | None:
+    """The derived column of ``item_id`` if the live table has one computed by exactly ``expr``
+    (as recorded in its schema), else None: the caller then computes the value itself."""
+    digest = derived_digest(expr)
+    for e in table.schema:
+        if e["item"] == item_id and not e.get("removed") and e.get("derived") == digest:
+            return derived_name(item_id)
+    return None
+
+
+def _derived_ddl(item_id: int, expr: str) -> str:
+    return f"{q(derived_name(item_id))} text GENERATED ALWAYS AS ({expr}) STORED"
 
 
 def q(name: str) -> str:
@@ -130,8 +164,9 @@ def _system_ddl() -> list[str]:
     ]
 
 
-def _create_table(cursor, name: str, cols: Sequence[Column]) -> None:
+def _create_table(cursor, name: str, cols: Sequence[Column], derived: dict[int, str] | None = None) -> None:
     parts = _system_ddl() + [f"{q(c.column)} {sql_type(c)}" for c in cols]
+    parts += [_derived_ddl(item_id, expr) for item_id, expr in (derived or {}).items()]
     cursor.execute(f"CREATE TABLE {q(name)} ({', '.join(parts)})")
     _create_indexes(cursor, name, cols)
 
@@ -158,8 +193,11 @@ def _indexes_drop(cursor, name: str, cols: Sequence[Column]) -> bool:
     return True
 
 
-def _schema_entry(c: Column) -> dict:
-    return {"item": c.item_id, "column": c.column, "type": c.data_type, "sql": sql_type(c), "key": c.is_key}
+def _schema_entry(c: Column, derived: str | None = None) -> dict:
+    entry = {"item": c.item_id, "column": c.column, "type": c.data_type, "sql": sql_type(c), "key": c.is_key}
+    if derived:
+        entry["derived"] = derived_digest(derived)
+    return entry
 
 
 def table_exists(name: str) -> bool:
@@ -184,16 +222,18 @@ def table_ensure(resource: Resource) -> DataTable:
     and leaves the old table untouched.
     """
     _check_resource(resource)
-    cols = columns_of(resource)
+    items = list(resource.items.order_by("position", "id"))
+    cols = [column_of(i) for i in items]
+    derived = _derived(items)
     if not cols:
         raise Invalid(DatastoreError.NO_ITEMS, "信息资源没有信息项，无法建立数据表。")
     table, created = DataTable.objects.select_for_update().get_or_create(
         resource=resource, defaults={"table_name": table_name(resource.pk)}
     )
-    wanted = [_schema_entry(c) for c in cols]
+    wanted = [_schema_entry(c, derived.get(c.item_id)) for c in cols]
     if created or not table_exists(table.table_name):
         with connection.cursor() as cursor:
-            _create_table(cursor, table.table_name, cols)
+            _create_table(cursor, table.table_name, cols, derived)
         table.schema = wanted
         table.save(update_fields=["schema", "updated_at"])
         return table
@@ -206,7 +246,7 @@ def table_ensure(resource: Resource) -> DataTable:
         if e["item"] in old and (old[e["item"]]["sql"] != e["sql"] or old[e["item"]]["key"] != e["key"])
     ]
     if changed:
-        _rebuild(table, cols, old)
+        _rebuild(table, cols, old, derived)
     else:
         with connection.cursor() as cursor:
             for c in cols:
@@ -214,6 +254,7 @@ def table_ensure(resource: Resource) -> DataTable:
                     cursor.execute(
                         f"ALTER TABLE {q(table.table_name)} ADD COLUMN {q(c.column)} {sql_type(c)}"
                     )
+            _sync_derived(cursor, table.table_name, wanted, old, derived)
     # Items removed from the catalog keep their column (no data is dropped) but leave the schema.
     kept = [e for e in table.schema if e["item"] not in {w["item"] for w in wanted}]
     table.schema = wanted + [dict(e, removed=True) for e in kept if not changed]
@@ -221,7 +262,22 @@ def table_ensure(resource: Resource) -> DataTable:
     return table
 
 
-def _rebuild(table: DataTable, cols: Sequence[Column], old: dict[int, dict]) -> None:
+def _sync_derived(
+    cursor, name: str, wanted: list[dict], old: dict[int, dict], derived: dict[int, str]
+) -> None:
+    """Bring the derived columns in line with ``derived``: a column whose expression changed is
+    dropped and added again (PostgreSQL computes it for every row, in this transaction)."""
+    for e in wanted:
+        before = old.get(e["item"], {}).get("derived")
+        if before == e.get("derived"):
+            continue
+        if before:
+            cursor.execute(f"ALTER TABLE {q(name)} DROP COLUMN IF EXISTS {q(derived_name(e['item']))}")
+        if e.get("derived"):
+            cursor.execute(f"ALTER TABLE {q(name)} ADD COLUMN {_derived_ddl(e['item'], derived[e['item']])}")
+
+
+def _rebuild(table: DataTable, cols: Sequence[Column], old: dict[int, dict], derived: dict[int, str]) -> None:
     """Type change: new table, copy with cast, verify, keep the old one."""
     from core import audit
 
@@ -248,7 +304,7 @@ def _rebuild(table: DataTable, cols: Sequence[Column], old: dict[int, dict]) -> 
                 cursor.execute(f"DROP INDEX IF EXISTS {q(name + '_key')}")
                 for c in cols:
                     cursor.execute(f"DROP INDEX IF EXISTS {q(name + '_' + c.column)}")
-            _create_table(cursor, name, cols)
+            _create_table(cursor, name, cols, derived)
             targets = list(SYSTEM_COLUMNS) + [c.column for c in copy_cols]
             sources = list(SYSTEM_COLUMNS) + [_cast(c, old[c.item_id]["sql"]) for c in copy_cols]
             cursor.execute(
@@ -393,6 +449,15 @@ def staging_create_next(
             f"_gh_changed_at timestamptz NOT NULL DEFAULT '{at}'::timestamptz",
         ]
         parts += [f"{q(c.column)} {sql_type(c)}" for c in cols]
+        # the live table's derived columns, as PostgreSQL keeps them (their expressions are ours)
+        cursor.execute(
+            "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
+            "JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE a.attrelid = CAST(%s AS regclass) AND a.attgenerated = 's' AND NOT a.attisdropped "
+            "ORDER BY a.attnum",
+            [q(table.table_name)],
+        )
+        parts += [f"{q(col)} text GENERATED ALWAYS AS ({expr}) STORED" for col, expr in cursor.fetchall()]
         cursor.execute(f"CREATE TABLE {q(name)} ({', '.join(parts)})")
     return NextVersion(name=name, first_row_id=first, version=version, changed_at=now)
 
@@ -971,12 +1036,14 @@ def select_sql(
     render: Callable[[Column, str], str] | None = None,
     table: DataTable | None = None,
     all_columns: Sequence[Column] | None = None,
+    system: bool = True,
 ) -> tuple[str, list, list[Column]] | None:
     """The ``SELECT`` behind ``select_rows``: ``(sql, params, columns)``, or None when the resource
     has no table yet. ``_gh_row_id`` and ``_gh_version`` come first, then each column as
     ``render(column, quoted name)`` (default: the column itself) named by its column name, in
     ``_gh_row_id`` order. Identifiers are generated and values bound (DESIGN rule 6); ``render``
-    must build its SQL from the column it is given, never from user text. Internal, like
+    must build its SQL from the column it is given, never from user text. ``system=False`` leaves
+    out the two system columns (the rows are still in ``_gh_row_id`` order). Internal, like
     ``select_rows``: the exchange's streaming download runs it through ``COPY``."""
     if table is None:  # callers that already hold the table and columns (exchange.gateway) pass them
         table = DataTable.objects.filter(resource=resource).first()
@@ -1007,7 +1074,8 @@ def select_sql(
         where.append("_gh_row_id > %s")
         params.append(int(after))
     shown = (q(c.column) if render is None else f"{render(c, q(c.column))} AS {q(c.column)}" for c in wanted)
-    sql = f"SELECT _gh_row_id, _gh_version{''.join(', ' + s for s in shown)} FROM {q(table.table_name)}"
+    shown = (["_gh_row_id", "_gh_version"] if system else []) + list(shown)
+    sql = f"SELECT {', '.join(shown) or '_gh_row_id'} FROM {q(table.table_name)}"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY _gh_row_id"
