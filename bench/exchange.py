@@ -110,7 +110,7 @@ def setup(rows: int) -> dict:
                 ident = id_card(n)
                 birth = f"{ident[6:10]}-{ident[10:12]}-{ident[12:14]}"
                 copy.write_row(
-                    (f"{n:032x}", 1, 1, now, ident, names[n % 8], f"139{n:08d}", streets[n % 4], birth)
+                    (ident, 1, 1, now, ident, names[n % 8], f"139{n:08d}", streets[n % 4], birth)
                 )
         # steady state, as a table that has been in service: vacuumed (visibility map, statistics) and
         # checkpointed, so autovacuum and a checkpoint of the fresh million rows do not run mid-measurement

@@ -104,8 +104,11 @@ def area_code_unknown(expr: pl.Expr) -> pl.Expr:
 
 
 def parse_date_fast(expr: pl.Expr) -> pl.Expr:
-    """The common case (ISO ``2026-11-25``) in one parse; ``parse_date`` handles the rest."""
-    return expr.str.to_date("%Y-%m-%d", strict=False)
+    """The common cases (ISO ``2026-11-25``, then ``2026年11月25日``) each in one native parse;
+    ``parse_date`` handles the rest."""
+    return pl.coalesce(
+        expr.str.to_date("%Y-%m-%d", strict=False), expr.str.to_date("%Y年%m月%d日", strict=False)
+    )
 
 
 def parse_datetime_fast(expr: pl.Expr) -> pl.Expr:

@@ -168,12 +168,18 @@ class ChangeLogEntry(models.Model):
 
     ``resource_id`` and ``load_id`` are plain numbers, not foreign keys, so the log can live on
     a distributed database (Citus: no cross-table foreign keys).
+
+    A first load into an empty table writes one entry for all its rows (decision 0011): ``span``
+    rows, ``row_id`` to ``row_id + span - 1``, inserted, standing for the entries ``id`` to
+    ``id + span - 1`` of this resource (those ids are reserved: no later entry of the resource
+    gets one). ``tables.changes_since`` hands them out one per row, as if each had been written.
     """
 
     resource_id = models.BigIntegerField(db_index=False)
     row_id = models.BigIntegerField()
     row_key = models.CharField(max_length=64, blank=True, null=True)
     op = models.CharField(max_length=10, choices=ChangeOp.choices)
+    span = models.PositiveIntegerField(default=1, db_default=1)
     load_id = models.BigIntegerField()
     version = models.PositiveIntegerField()
     changed_at = models.DateTimeField()

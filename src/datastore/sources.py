@@ -243,9 +243,11 @@ def locate_decode_error(path: Path, encoding: str) -> int | None:
     return None
 
 
-#: Bytes of whole lines parsed at once by the columnar CSV reader: about 6,000 rows of a typical
-#: 20-column table. Larger pieces save little time and cost peak memory (issue 6: < 300 MB).
-CSV_PIECE_BYTES = 2 * 1024 * 1024
+#: Bytes of whole lines parsed at once by the columnar CSV reader: about 19,000 rows of a typical
+#: 20-column table. Each piece is validated as one batch, and a batch costs a fixed ~10 ms on top
+#: of its rows: 2 MB pieces took 40 % longer to validate; 8 MB pieces took peak memory to 300 MB
+#: (issue 6: < 300 MB; measured in docs/PERFORMANCE.md).
+CSV_PIECE_BYTES = 6 * 1024 * 1024
 
 
 def _line_chunks(path: Path, *, skip_first: bool, size: int = 0):

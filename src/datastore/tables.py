@@ -171,15 +171,29 @@ def _create_table(cursor, name: str, cols: Sequence[Column], derived: dict[int, 
     _create_indexes(cursor, name, cols)
 
 
+def key_by_hash(cols: Sequence[Column]) -> Column | None:
+    """The key item whose values are the rows' key hashes, if there is one: a lone text key
+    (``validation`` stores a text key of up to 32 characters as it is, a longer one as its
+    ``key_hash``). It needs no index of its own: a lookup by it also looks up ``_gh_key_hash``,
+    which the unique key index serves (``select_sql``)."""
+    keys = [c for c in cols if c.is_key]
+    return keys[0] if len(keys) == 1 and keys[0].data_type == DataType.STRING else None
+
+
+def _indexed_keys(cols: Sequence[Column]) -> list[Column]:
+    """Key items that get an index of their own."""
+    by_hash = key_by_hash(cols)
+    return [c for c in cols if c.is_key and c is not by_hash]
+
+
 def _create_indexes(cursor, name: str, cols: Sequence[Column]) -> None:
     if connection.vendor == "postgresql":
         # Not a PRIMARY KEY: with Citus every unique index must contain the distribution column.
         cursor.execute(f"CREATE INDEX {q(name + '_rid')} ON {q(name)} (_gh_row_id)")
     if any(c.is_key for c in cols):
         cursor.execute(f"CREATE UNIQUE INDEX {q(name + '_key')} ON {q(name)} (_gh_key_hash)")
-    for c in cols:
-        if c.is_key:
-            cursor.execute(f"CREATE INDEX {q(name + '_' + c.column)} ON {q(name)} ({q(c.column)})")
+    for c in _indexed_keys(cols):
+        cursor.execute(f"CREATE INDEX {q(name + '_' + c.column)} ON {q(name)} ({q(c.column)})")
 
 
 def _indexes_drop(cursor, name: str, cols: Sequence[Column]) -> bool:
@@ -511,8 +525,7 @@ def _other_indexes(nv: NextVersion, cols: Sequence[Column], *, build_key: bool =
     sql.append(f"CREATE INDEX {q(nv.name + '_rid')} ON {q(nv.name)} (_gh_row_id)")
     sql += [
         f"CREATE INDEX {q(nv.name + '_' + c.column)} ON {q(nv.name)} ({q(c.column)})"
-        for c in cols
-        if c.is_key
+        for c in _indexed_keys(cols)
     ]
     return sql
 
@@ -564,17 +577,19 @@ def staging_swap(
     the commit every reader sees the previous, empty version; a crash leaves it).
 
     ``parallel``: the next version is committed (the run is not inside an outer transaction), so
-    a second connection can build the remaining indexes while this one writes the change log;
+    a second connection builds some of the indexes while this one writes the change log and
+    builds the others;
     with ``build_key`` also the unique key index (``DuplicateKeys`` if a key occurs twice: the
     caller rolls back, rejects the duplicates and comes again)."""
     assert transaction.get_connection().in_atomic_block
     live, name = table.table_name, nv.name
-    log = q(ChangeLogEntry._meta.db_table)
-    at = connection.ops.adapt_datetimefield_value(nv.changed_at)
     if connection.vendor != "postgresql":
         return _swap_sqlite(table=table, nv=nv, cols=cols, load_id=load_id)
     statements = _other_indexes(nv, cols, build_key=build_key)
-    builder = _IndexBuilder(statements) if parallel else None
+    # In parallel the indexes are shared between the two connections: the other builds the
+    # unique key index, this one the others after the change-log entry.
+    here = [sql for sql in statements if not sql.endswith("(_gh_key_hash)")]
+    builder = _IndexBuilder([sql for sql in statements if sql not in here]) if parallel else None
     with connection.cursor() as cursor:
         if builder is None:
             for sql in statements:
@@ -582,12 +597,9 @@ def staging_swap(
         else:
             builder.start()
         try:
-            cursor.execute(
-                f"INSERT INTO {log} (resource_id, row_id, row_key, op, load_id, version, changed_at) "
-                f"SELECT %s, _gh_row_id, _gh_key_hash, 'insert', %s, %s, %s FROM {q(name)}",
-                [int(table.resource_id), load_id, nv.version, at],
-            )
-            inserted = max(cursor.rowcount, 0)
+            inserted = _log_first_load(cursor, table=table, nv=nv, load_id=load_id)
+            for sql in here if builder is not None else ():
+                cursor.execute(sql)
         finally:
             if builder is not None:
                 builder.wait()
@@ -600,7 +612,7 @@ def staging_swap(
         cursor.execute(f"DROP TABLE {q(live)}")
         cursor.execute(f"ALTER TABLE {q(name)} RENAME TO {q(live)}")
         suffixes = ["_rid"] + (["_key"] if any(c.is_key for c in cols) else [])
-        suffixes += ["_" + c.column for c in cols if c.is_key]
+        suffixes += ["_" + c.column for c in _indexed_keys(cols)]
         for suffix in suffixes:
             cursor.execute(f"ALTER INDEX {q(name + suffix)} RENAME TO {q(live + suffix)}")
         for col in ("_gh_load_id", "_gh_version", "_gh_changed_at"):
@@ -608,17 +620,64 @@ def staging_swap(
     return MergeResult(inserted=inserted)
 
 
-def _swap_sqlite(*, table: DataTable, nv: NextVersion, cols: Sequence[Column], load_id: int) -> MergeResult:
-    live, name = table.table_name, nv.name
-    log = q(ChangeLogEntry._meta.db_table)
+#: Up to this many rows a first load reserves its change-log ids one by one (nextval per id).
+_RESERVE_ONE_BY_ONE = 10_000
+
+
+def _log_first_load(cursor, *, table: DataTable, nv: NextVersion, load_id: int) -> int:
+    """One change-log entry for all the rows of a first load (decision 0011), and the ids it
+    stands for reserved: the log's id sequence moves past them, so every later entry of the
+    resource comes after them. Ids taken meanwhile by other resources' entries may fall inside
+    the range: harmless, each resource's log is read on its own. Returns the rows inserted."""
+    log_table = ChangeLogEntry._meta.db_table
+    cursor.execute(f"SELECT MIN(_gh_row_id), MAX(_gh_row_id), COUNT(*) FROM {q(nv.name)}")
+    low, high, inserted = cursor.fetchone()
+    if not inserted:
+        return 0
+    span = int(high) - int(low) + 1
     at = connection.ops.adapt_datetimefield_value(nv.changed_at)
-    with connection.cursor() as cursor:
+    if span != inserted:  # rows of duplicate keys were taken out: one entry per row, as a merge
         cursor.execute(
-            f"INSERT INTO {log} (resource_id, row_id, row_key, op, load_id, version, changed_at) "
-            f"SELECT %s, _gh_row_id, _gh_key_hash, 'insert', %s, %s, %s FROM {q(name)} ORDER BY _gh_row_id",
+            f"INSERT INTO {q(log_table)} (resource_id, row_id, row_key, op, load_id, version, changed_at) "
+            f"SELECT %s, _gh_row_id, _gh_key_hash, 'insert', %s, %s, %s FROM {q(nv.name)} ORDER BY _gh_row_id",
             [int(table.resource_id), load_id, nv.version, at],
         )
-        inserted = max(cursor.rowcount, 0)
+        return int(inserted)
+    cursor.execute(
+        f"INSERT INTO {q(log_table)} (resource_id, row_id, span, row_key, op, load_id, version, changed_at) "
+        f"VALUES (%s, %s, %s, NULL, 'insert', %s, %s, %s) RETURNING id",
+        [int(table.resource_id), int(low), span, load_id, nv.version, at],
+    )
+    first = int(cursor.fetchone()[0])
+    if span > 1 and connection.vendor == "postgresql":
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [q(log_table)])
+        seq = cursor.fetchone()[0]
+        if span <= _RESERVE_ONE_BY_ONE:
+            # span - 1 more values, each greater than ``first``: the last is at least
+            # first + span - 1 (other sessions may take values in between; nothing is rewound).
+            cursor.execute(
+                "SELECT MAX(v) FROM (SELECT nextval(CAST(%s AS regclass)) AS v FROM generate_series(1, %s)) AS s",
+                [seq, span - 1],
+            )
+        else:
+            # One step: the next value plus the rest of the range. Other sessions can only take
+            # values between the two calls of this one expression; the sequence would move back
+            # only if they took more than ``span`` (over 10,000) values in that instant.
+            cursor.execute(
+                "SELECT setval(CAST(%s AS regclass), nextval(CAST(%s AS regclass)) + %s)",
+                [seq, seq, span - 2],
+            )
+    elif span > 1:  # SQLite: one writer at a time, the AUTOINCREMENT counter moves past the range
+        cursor.execute(
+            "UPDATE sqlite_sequence SET seq = MAX(seq, %s) WHERE name = %s", [first + span - 1, log_table]
+        )
+    return int(inserted)
+
+
+def _swap_sqlite(*, table: DataTable, nv: NextVersion, cols: Sequence[Column], load_id: int) -> MergeResult:
+    live, name = table.table_name, nv.name
+    with connection.cursor() as cursor:
+        inserted = _log_first_load(cursor, table=table, nv=nv, load_id=load_id)
         cursor.execute(f"DROP TABLE {q(live)}")
         cursor.execute(f"ALTER TABLE {q(name)} RENAME TO {q(live)}")  # sqlite_sequence follows
         _create_indexes(cursor, live, cols)
@@ -1012,6 +1071,23 @@ def _condition(name: str, col: Column | None, value: Any, params: list) -> str:
     return f"{name} = %s"
 
 
+def _key_hash_condition(col: Column, value: Any, params: list) -> str:
+    """The same lookup by the row's key hash (``key_by_hash``): the value as validation keys it.
+    Only narrows what ``_condition`` finds: a row whose key equals the value has its hash."""
+    from .validation import key_hash
+
+    if isinstance(value, dict):
+        value = value.get("in")
+        if value is None:
+            return "1 = 1"  # a range: the column's own condition alone
+    values = list(value) if isinstance(value, list | tuple | set) else [value]
+    hashes = [key_hash(str(v)) for v in (coerce(col, v) for v in values) if v is not None]
+    if not hashes:
+        return "1 = 1"
+    params.extend(hashes)
+    return f"_gh_key_hash IN ({', '.join(['%s'] * len(hashes))})"
+
+
 _SEEN_TABLES: set[str] = set()
 
 
@@ -1060,6 +1136,8 @@ def select_sql(
     if unknown:
         raise Invalid(DatastoreError.UNKNOWN_COLUMNS, "未知信息项：" + "、".join(unknown))
     wanted = [cols[code] for code in (columns or list(cols)) if code != "_gh_row_id"]
+    keyed = {e["item"] for e in table.schema if e.get("key") and not e.get("removed")}
+    by_hash = key_by_hash([c for c in cols.values() if c.item_id in keyed])
     where, params = [], []
     for code, value in (filters or {}).items():
         if code == "_gh_row_id":
@@ -1070,6 +1148,8 @@ def select_sql(
                 # decimals are text on SQLite: NUMERIC affinity makes =, IN and ranges compare numbers
                 name = f"CAST({name} AS NUMERIC)"
             where.append(_condition(name, cols[code], value, params))
+            if cols[code] is by_hash:
+                where.append(_key_hash_condition(cols[code], value, params))
     if after is not None:
         where.append("_gh_row_id > %s")
         params.append(int(after))
@@ -1129,9 +1209,33 @@ def select_rows(
 
 
 def changes_since(resource: Resource, after: int = 0, limit: int = 1000) -> list[ChangeLogEntry]:
-    """The change log of a resource after entry id ``after`` (the exchange's feed cursor)."""
-    return list(
-        ChangeLogEntry.objects.filter(resource_id=resource.pk, id__gt=after).order_by("id")[
-            : max(0, min(limit, 10_000))
-        ]
-    )
+    """The change log of a resource after entry id ``after`` (the exchange's feed cursor), one
+    entry per row change: an entry that stands for the rows of a first load (``span`` > 1) is
+    handed out as the entries it stands for (unsaved, ids ``id`` … ``id + span - 1``)."""
+    limit = max(0, min(limit, 10_000))
+    out: list[ChangeLogEntry] = []
+    if not limit:
+        return out
+    mine = ChangeLogEntry.objects.filter(resource_id=resource.pk)
+    # The cursor may point inside the range of the last entry at or before it (no later entry of
+    # the resource has an id inside that range).
+    entries = []
+    current = mine.filter(id__lte=after).order_by("-id").first() if after > 0 else None
+    if current is not None and current.id + current.span - 1 > after:
+        entries.append(current)
+    entries += list(mine.filter(id__gt=after).order_by("id")[:limit])
+    for e in entries:
+        if e.span <= 1:
+            out.append(e)
+        else:
+            start = max(e.id, after + 1)
+            for vid in range(start, min(e.id + e.span, start + limit - len(out))):
+                out.append(
+                    ChangeLogEntry(
+                        id=vid, resource_id=e.resource_id, row_id=e.row_id + (vid - e.id), row_key=None,
+                        op=e.op, span=1, load_id=e.load_id, version=e.version, changed_at=e.changed_at,
+                    )
+                )  # fmt: skip
+        if len(out) >= limit:
+            break
+    return out[:limit]

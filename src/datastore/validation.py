@@ -8,6 +8,7 @@ are unknown are warnings only (never a rejection).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,43 @@ def key_hash(key: str) -> str:
     return "#" + hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()[:31]
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The expressions that check a batch, built once per load (they depend on the columns only,
+    and on which identifier columns were checked once per distinct value)."""
+
+    trim: list
+    checks: list
+    bad: pl.Expr
+    figures: list
+
+
+@functools.lru_cache(maxsize=32)
+def _plan(cols: tuple[Column, ...], once: frozenset[str]) -> _Plan:
+    # Trim surrounding blanks; an empty cell is null.
+    trim = [pl.col("r_" + c.column).str.strip_chars().replace("", None).alias("v_" + c.column) for c in cols]
+    exprs, warn_exprs, warned = [], [], []
+    for c in cols:
+        v = pl.col("v_" + c.column)
+        if c.column in once:
+            val, reason = pl.col("iv_" + c.column), pl.col("ie_" + c.column)
+            warn = pl.col("iw_" + c.column) if _convert(c, v)[2] is not None else None
+        else:
+            val, reason, warn = _convert(c, v)
+        if c.required or c.is_key:
+            reason = pl.when(v.is_null()).then(pl.lit("必填项为空")).otherwise(reason)
+        exprs += [val.alias(c.column), reason.alias("e_" + c.column)]
+        if warn is not None:
+            warn_exprs.append((v.is_not_null() & warn).alias("w_" + c.column))
+            warned.append(c)
+    err_cols = ["e_" + c.column for c in cols]
+    bad = pl.any_horizontal([pl.col(e).is_not_null() for e in err_cols]) if err_cols else pl.lit(False)
+    figures = [pl.col("v_" + c.column).is_not_null().sum().alias("nn_" + c.column) for c in cols]
+    figures += [pl.col("e_" + c.column).is_not_null().sum().alias("inv_" + c.column) for c in cols]
+    figures += [pl.col("w_" + c.column).sum().alias("warn_" + c.column) for c in warned]
+    return _Plan(trim=trim, checks=exprs + warn_exprs, bad=bad.alias("_bad"), figures=figures)
+
+
 def _parse_dates(df: pl.DataFrame, cols: Sequence[Column]) -> pl.DataFrame:
     """Date and datetime columns: one fast ISO parse for all rows, the slower parser of the
     Chinese spellings only for the rows the fast one could not read."""
@@ -124,7 +162,8 @@ def _parse_dates(df: pl.DataFrame, cols: Sequence[Column]) -> pl.DataFrame:
         missing = df.select((v.is_not_null() & pl.col(c.column).is_null()).arg_true()).to_series()
         if missing.len():
             slow = ids.parse_date(v) if c.data_type == DataType.DATE else ids.parse_datetime(v)
-            fixed = df[missing].select(slow).to_series()
+            # only this column's unread values (gathering whole rows would copy every column)
+            fixed = df.select(v.gather(missing)).select(slow).to_series()
             df = df.with_columns(df[c.column].scatter(missing, fixed))
     return df
 
@@ -146,7 +185,10 @@ def _identifiers_once(df: pl.DataFrame, cols: Sequence[Column]) -> tuple[pl.Data
         if warn is not None:
             parts.append(warn.alias("iw_" + c.column))
         once = df.select(pl.col(name).unique()).with_columns(parts)
-        df = df.join(once, on=name, how="left", nulls_equal=True, maintain_order="left")
+        # joined on the one column, then set beside the frame: a join of the whole frame would
+        # copy every column of the batch
+        looked = df.select(name).join(once, on=name, how="left", nulls_equal=True, maintain_order="left")
+        df = df.hstack(looked.drop(name))
         done[c.column] = (
             pl.col("iv_" + c.column),
             pl.col("ie_" + c.column),
@@ -168,25 +210,14 @@ def validate_batch(lines: Sequence[int], values: dict[str, list], cols: Sequence
         else:
             data["r_" + c.column] = pl.Series(raw if raw is not None else [None] * n, dtype=pl.String)
     df = pl.DataFrame(data)
-    # Trim surrounding blanks; an empty cell is null.
-    df = df.with_columns(
-        [pl.col("r_" + c.column).str.strip_chars().replace("", None).alias("v_" + c.column) for c in cols]
-    )
+    cols = tuple(cols)
+    plan = _plan(cols, frozenset())
+    df = df.with_columns(plan.trim)
     df = _parse_dates(df, cols)
     df, checked_once = _identifiers_once(df, cols)
-    exprs, warn_exprs = [], []
-    for c in cols:
-        v = pl.col("v_" + c.column)
-        val, reason, warn = checked_once.get(c.column) or _convert(c, v)
-        if c.required or c.is_key:
-            reason = pl.when(v.is_null()).then(pl.lit("必填项为空")).otherwise(reason)
-        exprs += [val.alias(c.column), reason.alias("e_" + c.column)]
-        if warn is not None:
-            warn_exprs.append((v.is_not_null() & warn).alias("w_" + c.column))
-    df = df.with_columns(exprs + warn_exprs)
-    err_cols = ["e_" + c.column for c in cols]
-    bad = pl.any_horizontal([pl.col(e).is_not_null() for e in err_cols]) if err_cols else pl.lit(False)
-    df = df.with_columns(bad.alias("_bad"))
+    if checked_once:
+        plan = _plan(cols, frozenset(checked_once))
+    df = df.with_columns(plan.checks).with_columns(plan.bad)
 
     rejects: list[tuple[int, str, str, str]] = []
     bad_rows = int(df["_bad"].sum()) if n else 0
@@ -199,12 +230,7 @@ def validate_batch(lines: Sequence[int], values: dict[str, list], cols: Sequence
     rejects.sort(key=lambda r: r[0])
 
     stats: dict[str, dict[str, int]] = {}
-    agg = [pl.col("v_" + c.column).is_not_null().sum().alias("nn_" + c.column) for c in cols]
-    agg += [pl.col("e_" + c.column).is_not_null().sum().alias("inv_" + c.column) for c in cols]
-    agg += [
-        pl.col("w_" + c.column).sum().alias("warn_" + c.column) for c in cols if "w_" + c.column in df.columns
-    ]
-    figures = df.select(agg).row(0, named=True) if n else {}
+    figures = df.select(plan.figures).row(0, named=True) if n else {}
     for c in cols:
         stats[str(c.item_id)] = {
             "non_null": int(figures.get("nn_" + c.column, 0) or 0),

@@ -183,3 +183,22 @@ def test_million_ids_check_in_well_under_the_stdnum_time():
     t = time.perf_counter()
     assert frame.select(ids.id_card_valid(pl.col("v")).all()).item()
     assert time.perf_counter() - t < 5
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    day=st.dates(min_value=dt.date(1000, 1, 1), max_value=dt.date(9999, 12, 31)),
+    spelling=st.sampled_from(
+        ["%Y-%m-%d", "%Y年%m月%d日", "{y}年{m}月{d}日", "%Y/%m/%d", "%Y%m%d", "{y}-{m}-{d}"]
+    ),
+    noise=st.sampled_from(["", "x", " 日", "年", "-0"]),
+)
+def test_the_fast_date_parse_reads_only_what_the_full_parse_reads_and_the_same_day(day, spelling, noise):
+    """The native parses tried first (ISO, 2026年11月25日) never read a text differently from the
+    full parser of the Chinese spellings: where they read a day it is the same day."""
+    text = day.strftime(spelling) if "%" in spelling else spelling.format(y=day.year, m=day.month, d=day.day)
+    frame = pl.DataFrame({"v": [text + noise]})
+    fast, full = frame.select(ids.parse_date_fast(pl.col("v")), ids.parse_date(pl.col("v")).alias("f")).row(0)
+    assert fast is None or fast == full
+    if not noise:
+        assert full == day

@@ -98,23 +98,30 @@ def rows(n: int, name: str = "张") -> list[list[str]]:
     return [[IDS[i], f"{name}{i}", "1990-01-01", CO, "10.5", "否", str(i)] for i in range(n)]
 
 
-def test_row_ids_continue_after_a_first_load_and_the_change_log_lists_every_row(
+def logged(resource, load) -> list:
+    """The change-log entries of one load as the feed reads them: one per row."""
+    return [e for e in tables.changes_since(resource, 0, 10_000) if e.load_id == load.pk]
+
+
+def test_row_ids_continue_after_a_first_load_and_the_change_log_hands_out_every_row(
     resource, officer, upload, run_load
 ):
     first = run_load(resource=resource, by=officer, upload=upload(csv_text(rows(3))), mode="upsert")
     assert first.status == LoadStatus.SUCCEEDED and first.rows_inserted == 3
     ids_first = [r["_gh_row_id"] for r in tables.select_rows(resource, ["id_card"])]
-    logged = list(
-        ChangeLogEntry.objects.filter(load_id=first.pk)
-        .order_by("row_id")
-        .values_list("row_id", "row_key", "op")
-    )
-    assert logged == [(rid, IDS[i], "insert") for i, rid in enumerate(ids_first)]
+    # one stored entry for the whole first load (decision 0011), handed out one per row
+    assert ChangeLogEntry.objects.filter(load_id=first.pk).count() == 1
+    entries = logged(resource, first)
+    assert [(e.row_id, e.op) for e in entries] == [(rid, "insert") for rid in ids_first]
+    cursors = [e.pk for e in entries]
+    assert cursors == list(range(cursors[0], cursors[0] + 3))
     second = run_load(resource=resource, by=officer, upload=upload(csv_text(rows(5))), mode="upsert")
     assert (second.rows_inserted, second.rows_unchanged) == (2, 3)
     ids_all = [r["_gh_row_id"] for r in tables.select_rows(resource, ["id_card"])]
     assert ids_all[:3] == ids_first and min(ids_all[3:]) > max(ids_first)
     assert DataTable.objects.get(resource=resource).row_count == 5
+    later = logged(resource, second)
+    assert len(later) == 2 and min(e.pk for e in later) > max(cursors)
 
 
 def test_duplicate_keys_of_a_first_load_are_rejected_with_both_lines_when_the_threshold_allows(
@@ -129,7 +136,7 @@ def test_duplicate_keys_of_a_first_load_are_rejected_with_both_lines_when_the_th
     reject = load.rejects.get()
     assert reject.line == 6 and "与第 3 行重复" in reject.reason
     assert names(resource)[IDS[1]] == "张1"
-    assert ChangeLogEntry.objects.filter(load_id=load.pk).count() == 4
+    assert len(logged(resource, load)) == 4
 
 
 def test_crash_while_swapping_in_the_first_version_leaves_the_empty_table_and_is_retryable(
@@ -174,7 +181,7 @@ def test_first_load_outside_a_transaction_builds_indexes_alongside_the_change_lo
     assert constraints[f"{name}_key"]["unique"]
     if connection.vendor == "postgresql":
         assert constraints[f"{name}_rid"]["columns"] == ["_gh_row_id"]
-    assert len(names(resource)) == 6 and ChangeLogEntry.objects.filter(load_id=load.pk).count() == 6
+    assert len(names(resource)) == 6 and len(logged(resource, load)) == 6
     assert not tables.table_exists(tables.staging_name(load.pk))
 
 
@@ -191,7 +198,7 @@ def test_duplicates_found_by_the_parallel_index_build_are_rejected_and_the_rest_
     reject = load.rejects.get()
     assert reject.line == 6 and "与第 4 行重复" in reject.reason
     assert names(resource)[IDS[2]] == "张2"
-    assert ChangeLogEntry.objects.filter(load_id=load.pk).count() == 4
+    assert len(logged(resource, load)) == 4
     other = person_resource(resource.provider, name="另一个资源")
     failing = run_load(resource=other, by=officer, upload=upload(csv_text(rows(2) + rows(2))), mode="upsert")
     assert failing.status == LoadStatus.FAILED and failing.error_code == "datastore.reject_threshold"
