@@ -33,19 +33,34 @@ class Checked:
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _convert(col: Column, v: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
-    """(typed value, reason or null, warning flag or None) for one column."""
+def _compact(col: Column, v: pl.Expr) -> pl.Expr | None:
+    """An identifier as python-stdnum compacts it (None for other columns)."""
+    kind = col.identifier_kind
+    if kind == IdentifierKind.ID_CARD:
+        return ids.compact_id_card(v)
+    if kind == IdentifierKind.USCC:
+        return ids.compact_uscc(v)
+    if kind == IdentifierKind.PROPERTY_UNIT:
+        return ids.compact_property_unit(v)
+    return None
+
+
+def _convert(
+    col: Column, v: pl.Expr, *, check_length: bool = True, compacted: pl.Expr | None = None
+) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
+    """(typed value, reason or null, warning flag or None) for one column. ``check_length=False``
+    when no value of the batch can be too long (see ``validate_batch``); ``compacted``: the
+    identifier already compacted into a column of the frame (polars would compact it again for
+    each of the checks that use it)."""
     t = col.data_type
     none = pl.lit(None, dtype=pl.String)
     kind = col.identifier_kind
+    val = compacted if compacted is not None else _compact(col, v)
     if kind == IdentifierKind.ID_CARD:
-        val = ids.compact_id_card(v)
         return val, ids.id_card_problem(val), ids.area_code_unknown(val)
     if kind == IdentifierKind.USCC:
-        val = ids.compact_uscc(v)
         return val, ids.uscc_problem(val), ids.area_code_unknown(val.str.slice(2, 6))
     if kind == IdentifierKind.PROPERTY_UNIT:
-        val = ids.compact_property_unit(v)
         return val, ids.property_unit_problem(val), ids.area_code_unknown(val)
     if t == DataType.INTEGER:
         val = v.str.replace_all(",", "", literal=True).str.to_integer(strict=False)
@@ -87,7 +102,7 @@ def _convert(col: Column, v: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]
             None,
         )
     reason = none
-    if col.length:
+    if col.length and check_length:
         reason = (
             pl.when(v.str.len_chars() > col.length)
             .then(pl.lit(f"长度超过 {col.length} 个字符"))
@@ -111,23 +126,28 @@ class _Plan:
     and on which identifier columns were checked once per distinct value)."""
 
     trim: list
+    prepare: list
     checks: list
     bad: pl.Expr
     figures: list
 
 
-@functools.lru_cache(maxsize=32)
-def _plan(cols: tuple[Column, ...], once: frozenset[str]) -> _Plan:
+@functools.lru_cache(maxsize=64)
+def _plan(cols: tuple[Column, ...], once: frozenset[str], fits: frozenset[str]) -> _Plan:
     # Trim surrounding blanks; an empty cell is null.
     trim = [pl.col("r_" + c.column).str.strip_chars().replace("", None).alias("v_" + c.column) for c in cols]
-    exprs, warn_exprs, warned = [], [], []
+    exprs, warn_exprs, warned, prepare = [], [], [], []
     for c in cols:
         v = pl.col("v_" + c.column)
+        compact = _compact(c, v)
+        if compact is not None and c.column not in once:
+            prepare.append(compact.alias("k_" + c.column))
         if c.column in once:
             val, reason = pl.col("iv_" + c.column), pl.col("ie_" + c.column)
             warn = pl.col("iw_" + c.column) if _convert(c, v)[2] is not None else None
         else:
-            val, reason, warn = _convert(c, v)
+            kept = pl.col("k_" + c.column) if compact is not None else None
+            val, reason, warn = _convert(c, v, check_length=c.column not in fits, compacted=kept)
         if c.required or c.is_key:
             reason = pl.when(v.is_null()).then(pl.lit("必填项为空")).otherwise(reason)
         exprs += [val.alias(c.column), reason.alias("e_" + c.column)]
@@ -139,7 +159,9 @@ def _plan(cols: tuple[Column, ...], once: frozenset[str]) -> _Plan:
     figures = [pl.col("v_" + c.column).is_not_null().sum().alias("nn_" + c.column) for c in cols]
     figures += [pl.col("e_" + c.column).is_not_null().sum().alias("inv_" + c.column) for c in cols]
     figures += [pl.col("w_" + c.column).sum().alias("warn_" + c.column) for c in warned]
-    return _Plan(trim=trim, checks=exprs + warn_exprs, bad=bad.alias("_bad"), figures=figures)
+    return _Plan(
+        trim=trim, prepare=prepare, checks=exprs + warn_exprs, bad=bad.alias("_bad"), figures=figures
+    )
 
 
 def _parse_dates(df: pl.DataFrame, cols: Sequence[Column]) -> pl.DataFrame:
@@ -178,8 +200,7 @@ def _identifiers_once(df: pl.DataFrame, cols: Sequence[Column]) -> tuple[pl.Data
         if not c.identifier_kind:
             continue
         name = "v_" + c.column
-        # a column of distinct values (e.g. the people's own 身份证号) is told by its first rows
-        if n < 1000 or df[name].head(1000).n_unique() > 900 or df[name].n_unique() * 2 > n:
+        if n < 1000 or df[name].n_unique() * 2 > n:
             continue
         val, reason, warn = _convert(c, pl.col(name))
         parts = [val.alias("iv_" + c.column), reason.alias("ie_" + c.column)]
@@ -212,12 +233,20 @@ def validate_batch(lines: Sequence[int], values: dict[str, list], cols: Sequence
             data["r_" + c.column] = pl.Series(raw if raw is not None else [None] * n, dtype=pl.String)
     df = pl.DataFrame(data)
     cols = tuple(cols)
-    plan = _plan(cols, frozenset())
+    plan = _plan(cols, frozenset(), frozenset())
     df = df.with_columns(plan.trim)
     df = _parse_dates(df, cols)
     df, checked_once = _identifiers_once(df, cols)
-    if checked_once:
-        plan = _plan(cols, frozenset(checked_once))
+    # A text of n bytes has at most n characters: a column whose longest raw value fits its length
+    # in bytes cannot be too long, and its characters need not be counted (most batches).
+    sized = [c for c in cols if c.length and c.data_type == DataType.STRING and not c.identifier_kind]
+    fits: frozenset[str] = frozenset()
+    if sized and n:
+        longest = df.select([pl.col("r_" + c.column).str.len_bytes().max().alias(c.column) for c in sized])
+        fits = frozenset(c.column for c in sized if (longest[c.column][0] or 0) <= c.length)
+    plan = _plan(cols, frozenset(checked_once), fits)
+    if plan.prepare:
+        df = df.with_columns(plan.prepare)
     df = df.with_columns(plan.checks).with_columns(plan.bad)
 
     rejects: list[tuple[int, str, str, str]] = []

@@ -202,3 +202,20 @@ def test_the_fast_date_parse_reads_only_what_the_full_parse_reads_and_the_same_d
     assert fast is None or fast == full
     if not noise:
         assert full == day
+
+
+def test_text_length_counts_characters_not_bytes_and_is_checked_whenever_a_value_could_be_too_long():
+    """Length in characters (S§21 items): 3 Chinese characters fit a length of 3 though they are
+    9 bytes; the check is skipped only for batches whose longest raw value fits in bytes."""
+    from datastore import tables, validation
+
+    col = tables.Column(1, "name", "姓名", "c_1", "string", 3, None, False, False, "")
+
+    def reasons(values):
+        checked = validation.validate_batch(list(range(2, 2 + len(values))), {"c_1": values}, [col])
+        return [(line, reason) for line, _label, reason, _raw in checked.rejects]
+
+    assert reasons(["张三丰", "李四", "abc"]) == []
+    assert reasons(["张三丰四", "李四", " ab "]) == [(2, "长度超过 3 个字符")]
+    assert reasons(["abcd", "ab"]) == [(2, "长度超过 3 个字符")]
+    assert reasons(["ab", "c", None]) == []
