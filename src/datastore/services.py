@@ -484,6 +484,9 @@ def _prepared(reader, cols, *, pg: bool, first_row_id: int | None, system: tuple
                 )
                 if next_id is not None:
                     next_id += checked.frame.height
+                # what waits in the queue is the encoded rows: the raw and typed values are done with
+                batch.values = {}
+                checked.frame = checked.frame.select("_gh_line")
                 if not put((batch, checked, encoded)):
                     return
             put(_DONE)
