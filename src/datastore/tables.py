@@ -1064,6 +1064,12 @@ def _known_table(name: str) -> bool:
     return False
 
 
+def table_of(resource: Resource) -> DataTable | None:
+    """The resource's data table (its schema), or None before the first load. Internal, like
+    ``select_sql``: for the exchange, after its access check."""
+    return DataTable.objects.filter(resource=resource).first()
+
+
 def select_sql(
     resource: Resource,
     columns: Sequence[str] | None = None,
@@ -1084,7 +1090,7 @@ def select_sql(
     out the two system columns (the rows are still in ``_gh_row_id`` order). Internal, like
     ``select_rows``: the exchange's streaming download runs it through ``COPY``."""
     if table is None:  # callers that already hold the table and columns (exchange.gateway) pass them
-        table = DataTable.objects.filter(resource=resource).first()
+        table = table_of(resource)
     if table is None or not _known_table(table.table_name):
         return None
     live = {e["item"] for e in table.schema if not e.get("removed")}

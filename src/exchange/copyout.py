@@ -31,7 +31,6 @@ from psycopg import pq
 
 from catalog.models import DataType
 from datastore import tables
-from datastore.models import DataTable
 
 from .masking import masker_for, sql_mask
 from .selectors import AccessContext
@@ -132,7 +131,7 @@ def csv_copy_sql(ctx: AccessContext, filters: dict[str, Any], limit: int) -> tup
     masks = {code: sql_mask(fn) for code, fn in ctx.maskers.items()}
     if None in masks.values():
         return None
-    table = DataTable.objects.filter(resource=ctx.resource).first()
+    table = tables.table_of(ctx.resource)
     if table is None:
         return None
     connection.ensure_connection()

@@ -357,6 +357,8 @@ class ChangeFeedApi(NoNulMixin, APIView):
             limit = int(request.query_params.get("limit") or 500)
         except ValueError:
             raise Invalid(ExchangeError.BAD_FILTER, "since 和 limit 须为整数。")
+        if not 0 <= since < 2**63:  # a cursor is a change-log id: never negative, a bigint
+            raise Invalid(ExchangeError.BAD_FILTER, "since 须为 0 或此前返回的游标。")
         return Response(
             reading.change_feed(
                 ctx=ctx,

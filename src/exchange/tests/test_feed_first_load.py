@@ -128,3 +128,42 @@ def test_the_ids_a_first_load_stands_for_are_never_given_to_a_later_entry(
     _load(res, officer, [dict(PEOPLE[0], jd="火星街道")])
     later = ChangeLogEntry.objects.exclude(pk=entry.pk)
     assert later.count() == 2 and all(e.id > entry.id + entry.span - 1 for e in later)
+
+
+def test_a_row_filtered_grant_reads_only_its_rows_of_a_first_load(api, world):
+    """The entry standing for all the rows never opens rows outside the grant's filter (S§29)."""
+    res, user, grant = world["resource"], world["consumer"], world["grant"]
+    grant.row_filter = {"jd": ["火星街道"]}
+    grant.save()
+    changes = _feed(api, user, res, 0)["changes"]
+    inside = [p for p in PEOPLE if p["jd"] == "火星街道"]
+    assert len(changes) == len(inside) and {c["data"]["jd"] for c in changes} == {"火星街道"}
+
+
+def test_no_feed_of_a_first_load_without_the_feed_channel_or_for_another_unit(
+    api, world, make_user, make_unit
+):
+    from accounts.roles import Role
+
+    res, user, grant = world["resource"], world["consumer"], world["grant"]
+    grant.channels = ["online_query"]
+    grant.save()
+    resp = _get(api, user, f"/api/v1/exchange/{res.code}/changes?since=0", HTTP_X_PURPOSE="data_check")
+    assert resp.status_code == 403 and "changes" not in resp.json()
+    stranger = make_user(unit=make_unit(), roles=[Role.UNIT_USER])
+    resp = _get(api, stranger, f"/api/v1/exchange/{res.code}/changes?since=0", HTTP_X_PURPOSE="data_check")
+    assert resp.status_code == 403 and "changes" not in resp.json()
+
+
+@pytest.mark.parametrize(
+    "since, status", [("abc", 400), ("1e3", 400), ("99999999999999999999", 400), ("-5", 400), ("9" * 18, 200)]
+)
+def test_a_bad_cursor_is_a_clear_400_and_one_outside_the_log_reads_what_it_should(api, world, since, status):
+    res, user = world["resource"], world["consumer"]
+    resp = _get(api, user, f"/api/v1/exchange/{res.code}/changes?since={since}", HTTP_X_PURPOSE="data_check")
+    assert resp.status_code == status, resp.content
+    body = resp.json()
+    if status == 400:
+        assert body["error"]["code"] and "changes" not in body
+    else:
+        assert body["changes"] == [] and body["more"] is False

@@ -180,3 +180,14 @@ def test_a_dates_text_built_from_its_parts_is_its_iso_text_and_masks_as_python_m
         text, *masked = cursor.fetchone()
     assert text == value.isoformat()
     assert masked == [fn(value.isoformat()) for fn in (mask_generic, mask_phone, mask_name)]
+
+
+def test_the_kept_text_of_an_item_outside_the_grant_is_never_read(world):
+    """lxdh is masked and has a kept column, but this grant does not hold it: not in the file."""
+    res, user = world["resource"], world["consumer"]
+    lxdh = _items(res)["lxdh"]
+    assert tables.derived_name(lxdh.pk) in _kept_columns(DataTable.objects.get(resource=res))
+    assert tables.derived_name(lxdh.pk) not in _copy_sql(user, res)
+    _id, body = _download(user, res)
+    assert all(mask_phone(p["lxdh"]) not in body.decode() for p in PEOPLE)
+    assert [h.rsplit("(", 1)[1].rstrip(")") for h in _csv_rows(body)[0]] == ["sfzh", "xm", "jd", "csrq"]
