@@ -521,16 +521,19 @@ class DuplicateKeys(Exception):
     """The unique key index of a next version could not be built: some key occurs twice."""
 
 
-def _other_indexes(nv: NextVersion, cols: Sequence[Column], *, build_key: bool = False) -> list[str]:
-    sql = []
+def _other_indexes(
+    nv: NextVersion, cols: Sequence[Column], *, build_key: bool = False
+) -> tuple[list[str], list[str]]:
+    """The next version's indexes still to build: (the unique key index if asked, the others)."""
+    key = []
     if build_key and any(c.is_key for c in cols):
-        sql.append(f"CREATE UNIQUE INDEX {q(nv.name + '_key')} ON {q(nv.name)} (_gh_key_hash)")
-    sql.append(f"CREATE INDEX {q(nv.name + '_rid')} ON {q(nv.name)} (_gh_row_id)")
-    sql += [
+        key.append(f"CREATE UNIQUE INDEX {q(nv.name + '_key')} ON {q(nv.name)} (_gh_key_hash)")
+    rest = [f"CREATE INDEX {q(nv.name + '_rid')} ON {q(nv.name)} (_gh_row_id)"]
+    rest += [
         f"CREATE INDEX {q(nv.name + '_' + c.column)} ON {q(nv.name)} ({q(c.column)})"
         for c in _indexed_keys(cols)
     ]
-    return sql
+    return key, rest
 
 
 class _IndexBuilder(threading.Thread):
@@ -588,20 +591,19 @@ def staging_swap(
     live, name = table.table_name, nv.name
     if connection.vendor != "postgresql":
         return _swap_sqlite(table=table, nv=nv, cols=cols, load_id=load_id)
-    statements = _other_indexes(nv, cols, build_key=build_key)
+    key, here = _other_indexes(nv, cols, build_key=build_key)
     # In parallel the indexes are shared between the two connections: the other builds the
     # unique key index, this one the others after the change-log entry.
-    here = [sql for sql in statements if not sql.endswith("(_gh_key_hash)")]
-    builder = _IndexBuilder([sql for sql in statements if sql not in here]) if parallel else None
+    builder = _IndexBuilder(key) if parallel and key else None
     with connection.cursor() as cursor:
         if builder is None:
-            for sql in statements:
+            for sql in key:
                 cursor.execute(sql)
         else:
             builder.start()
         try:
             inserted = _log_first_load(cursor, table=table, nv=nv, load_id=load_id)
-            for sql in here if builder is not None else ():
+            for sql in here:
                 cursor.execute(sql)
         finally:
             if builder is not None:
