@@ -136,7 +136,7 @@ def _dumps(doc: dict) -> bytes:
     """Sorted-key compact JSON, UTF-8, non-ASCII kept: byte-for-byte what
     ``json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` gives for the
     values ``record`` stores (floats in exponent form and integers past 64 bits are stored as text,
-    see ``_normalise_details``), computed by orjson because verification must be fast."""
+    see ``clean_details``), computed by orjson because verification must be fast."""
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
@@ -201,7 +201,7 @@ def _clean_details(value: Any, *, plain_only: bool = False) -> Any:
     return value
 
 
-def _normalise_details(details: dict) -> dict:
+def clean_details(details: dict) -> dict:
     """Plain JSON (dates, decimals, UUIDs become strings) that both databases store identically.
     Details that are plain JSON already (most of them) skip the encode/decode round trip."""
     try:
@@ -240,7 +240,7 @@ def build(
         target_type = target_type or f"{target._meta.app_label}.{target._meta.model_name}"
         target_id = target_id if target_id != "" else target.pk
         target_label = target_label or _label(target)
-    details = _normalise_details(dict(details or {}))
+    details = clean_details(dict(details or {}))
     if note:
         details["note"] = _clean_text(str(note))
     actor_label = "system" if actor is None and api_client is None else ""

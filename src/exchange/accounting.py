@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -33,13 +34,21 @@ def _hmac_key() -> bytes:
     return hashlib.sha256(("govhub-record-access:" + settings.SECRET_KEY).encode()).digest()
 
 
+#: The keyed hash with its key already absorbed, per secret key (copied for each value).
+_HMAC_BASE: dict[str, Any] = {}
+
+
 def record_key_hash(value: str) -> str:
     """Keyed hash of an identifier value (normalised: stripped, upper-case), so the access log can
     answer "who saw 430102…" without storing the identifier."""
-    norm = str(value).strip().upper().encode()
-    return hmac.new(
-        _hmac_key(), norm, "sm3" if "sm3" in hashlib.algorithms_available else "sha256"
-    ).hexdigest()
+    base = _HMAC_BASE.get(settings.SECRET_KEY)
+    if base is None:
+        base = hmac.new(_hmac_key(), digestmod="sm3" if "sm3" in hashlib.algorithms_available else "sha256")
+        _HMAC_BASE.clear()
+        _HMAC_BASE[settings.SECRET_KEY] = base
+    mac = base.copy()
+    mac.update(str(value).strip().upper().encode())
+    return mac.hexdigest()
 
 
 def identifier_columns(ctx: AccessContext) -> list[str]:

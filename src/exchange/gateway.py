@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 COUNTED_ENV = "govhub.exchange.rate_counted"
 PATH = re.compile(r"/api/v1/exchange/([A-Za-z0-9_.\-]{1,40})/records\Z")  # as the URLconf: no slash
 CHANNEL = "online_query"
+ACTION = "exchange.read.query"
 SCOPE = "exchange.query"
 #: Parsed catalog rows (items JSON text → DataItems and Columns); bounded, exact (keyed by content).
 _SHAPES: dict[tuple[str, str, str], tuple[list, list]] = {}
@@ -63,7 +64,18 @@ def rate_key(client_id: int) -> str:
 
 
 def _rate() -> ratelimit.Rate:
-    return ratelimit.parse_rate(getattr(settings, "GOVHUB_EXCHANGE_RATE", "1200/min"))
+    return _parsed_rate(getattr(settings, "GOVHUB_EXCHANGE_RATE", "1200/min"))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_rate(text: str) -> ratelimit.Rate:
+    return ratelimit.parse_rate(text)
+
+
+def _today(now: dt.datetime) -> dt.date:
+    """``timezone.localdate`` in the site's time zone (the gateway never activates another one),
+    without the per-call lookup of the active time zone."""
+    return timezone.localtime(now, timezone.get_default_timezone()).date()
 
 
 class Gateway:
@@ -369,9 +381,9 @@ def _lookup(db, token_hash: str, code: str, rate: ratelimit.Rate, environ: dict)
     from .models import GrantStatus
     from .permissions import CONSUMER_ROLES
 
-    today = timezone.localdate()
-    # placeholders in order: the role check, the grants' (status, from, to), the resource, the token
     now = timezone.now()
+    today = _today(now)
+    # placeholders in order: the role check, the grants' (status, from, to), the resource, the token
     stamp = db.ops.adapt_datetimefield_value  # SQLite compares the text Django stores
     params = [
         stamp(now), SCOPE, stamp(now - dt.timedelta(minutes=1)), client_ip(_Caller(environ, "")),
@@ -534,6 +546,18 @@ def _build(row: dict, g: list, purpose: str) -> tuple[Any, dict]:
         ),  # fmt: skip
         "columns": columns,
     }
+    if connection.vendor == "postgresql":
+        # what every event of this caller, grant and purpose has in common, built by ``audit.build``
+        # once; ``_record`` adds the time, the address, the request id and the details
+        base = audit.build(
+            action=ACTION,
+            actor=who["user"],
+            api_client=who["client"],
+            unit=unit,
+            target=resource,
+            purpose=purpose,
+        )
+        who["audit"] = {a: getattr(base, a) for a in _insert_sql()[1]}
     return ctx, who
 
 
@@ -544,8 +568,20 @@ def _record(db, ctx, who: dict, plan, rows: int, keys: list[str], caller: _Calle
     from .accounting import count_usage, key_hashes, read_details, usage_buffer
     from .models import RecordAccess
 
+    hashes = sorted(key_hashes(keys))
+    now = timezone.now()
+    if db.vendor == "postgresql":
+        details = read_details(ctx, channel=CHANNEL, row_count=rows, filters=plan.filters)
+        event_id = _insert_pg(db, who["audit"], caller, details, hashes, ctx.resource.pk, now)
+        if db.in_atomic_block:  # inside a caller's transaction (tests): count in it
+            count_usage(ctx, who["unit"].pk, CHANNEL, rows, _today(now))
+        else:
+            usage_buffer.add(
+                (_today(now), ctx.resource.pk, who["unit"].pk, ctx.purpose_category, CHANNEL), rows
+            )
+        return event_id
     event = audit.build(
-        action="exchange.read.query",
+        action=ACTION,
         actor=who["user"],
         api_client=who["client"],
         unit=who["unit"],
@@ -554,30 +590,19 @@ def _record(db, ctx, who: dict, plan, rows: int, keys: list[str], caller: _Calle
         details=read_details(ctx, channel=CHANNEL, row_count=rows, filters=plan.filters),
         request=caller,
     )
-    hashes = sorted(key_hashes(keys))
-    now = timezone.now()
-    if db.vendor != "postgresql":
-        with transaction.atomic():
-            event.save()
-            audit.after_insert()
-            RecordAccess.objects.bulk_create(
-                [
-                    RecordAccess(
-                        key_hash=h, audit_event_id=event.pk, resource_id=ctx.resource.pk, accessed_at=now
-                    )
-                    for h in hashes
-                ]  # fmt: skip
-            )
-            count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
-        return event.pk
-    event_id = _insert_pg(db, event, hashes, ctx.resource.pk, now)
-    if db.in_atomic_block:  # inside a caller's transaction (tests): count in it
-        count_usage(ctx, who["unit"].pk, CHANNEL, rows, timezone.localdate())
-    else:
-        usage_buffer.add(
-            (timezone.localdate(), ctx.resource.pk, who["unit"].pk, ctx.purpose_category, CHANNEL), rows
+    with transaction.atomic():
+        event.save()
+        audit.after_insert()
+        RecordAccess.objects.bulk_create(
+            [
+                RecordAccess(
+                    key_hash=h, audit_event_id=event.pk, resource_id=ctx.resource.pk, accessed_at=now
+                )
+                for h in hashes
+            ]  # fmt: skip
         )
-    return event_id
+        count_usage(ctx, who["unit"].pk, CHANNEL, rows, _today(now))
+    return event.pk
 
 
 @functools.cache
@@ -598,18 +623,29 @@ def _insert_sql() -> tuple[str, tuple[str, ...]]:
     return sql, tuple(f.attname for f in fields)
 
 
-def _insert_pg(db, event, hashes: list[str], resource_id: int, now) -> int:
-    """One statement, one transaction: the event and its record-access rows. Values are the
-    event's own (text, numbers, times; the address as text cast by the column); only ``details``
-    needs an adapter (jsonb)."""
+def _insert_pg(
+    db, base: dict, caller: _Caller, details: dict, hashes: list[str], resource_id: int, now
+) -> int:
+    """One statement, one transaction: the event and its record-access rows. The event is
+    ``audit.build``'s for this caller (``base``, built once per caller, grant and purpose) with this
+    call's time, address, request id (``_request_id``: at most 64 letters and digits) and details;
+    values are text, numbers and times (the address as text cast by the column), ``details`` is
+    jsonb."""
     from psycopg.types.json import Jsonb
 
+    from core.middleware import client_ip
+
     sql, attnames = _insert_sql()
-    values = [getattr(event, a) for a in attnames]
-    values[attnames.index("details")] = Jsonb(event.details)
-    event.pk = _prepared(db, sql, [*values, resource_id, now, hashes]).fetchone()[0]
+    event = {
+        **base,
+        "occurred_at": now,
+        "ip": client_ip(caller),
+        "request_id": caller.request_id,
+        "details": Jsonb(audit.clean_details(details), dumps=orjson.dumps),
+    }
+    event_id = _prepared(db, sql, [*(event[a] for a in attnames), resource_id, now, hashes]).fetchone()[0]
     audit.after_insert()
-    return event.pk
+    return event_id
 
 
 def _touch_token(who: dict, environ: dict) -> None:

@@ -2,7 +2,7 @@
 
 
 def test_plain_details_skip_the_round_trip_but_store_the_same_as_the_encoder_would():
-    """``audit._normalise_details``: plain JSON takes the fast path; dates, decimals, tuples and
+    """``audit.clean_details``: plain JSON takes the fast path; dates, decimals, tuples and
     enum members come out exactly as the DjangoJSONEncoder round trip gives them."""
     import datetime as dt
     import json
@@ -11,7 +11,7 @@ def test_plain_details_skip_the_round_trip_but_store_the_same_as_the_encoder_wou
     from django.core.serializers.json import DjangoJSONEncoder
 
     from catalog.models import SharingType
-    from core.audit import _clean_details, _normalise_details
+    from core.audit import _clean_details, clean_details
 
     for details in (
         {"rows": 3, "items": ["a", "b"], "nested": {"x": None, "y": 1.5, "ok": True}, "big": 2**70},
@@ -24,6 +24,6 @@ def test_plain_details_skip_the_round_trip_but_store_the_same_as_the_encoder_wou
         {"text": "a\x00b", "nan": float("nan"), "huge": 1e16, 5: "int key"},
     ):
         expected = _clean_details(json.loads(json.dumps(details, cls=DjangoJSONEncoder)))
-        got = _normalise_details(details)
+        got = clean_details(details)
         assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
         assert type(got.get("kind", "")) is str

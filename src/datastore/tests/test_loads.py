@@ -265,3 +265,11 @@ def test_decimal_filters_compare_numbers_on_both_databases(resource, officer, up
     got = tables.select_rows(resource, ["name"], {"income": {"gte": "9.6", "lte": "100"}})
     assert [r["name"] for r in got] == ["张1", "张2"]
     assert [r["name"] for r in tables.select_rows(resource, ["name"], {"income": "10.250"})] == ["张1"]
+
+
+@pytest.mark.parametrize("name", ["ds_12", "c_345", "_gh_key_hash", "ds_12_next_7", '"ds_9"'])
+def test_q_quotes_identifiers_as_the_database_backend_does(name):
+    """``tables.q`` skips the connection lookup but must quote exactly like Django's backend."""
+    from django.db import connection
+
+    assert tables.q(name) == connection.ops.quote_name(name)
