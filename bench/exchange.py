@@ -9,6 +9,11 @@
 Uses its own database ``gh_bench_exchange`` (dropped and re-created), never the test database.
 
     .venv/bin/python bench/exchange.py [--rows 1000000] [--seconds 20] [--no-write] [--only query|download]
+    .venv/bin/python bench/exchange.py --only instructions [--rows 100000]
+
+``--only instructions`` counts the CPU instructions the gateway's Python code spends per online
+query (``valgrind --tool=callgrind``, in process, no server): a figure that does not move with
+the shared host's speed, for comparing two versions of the code. It writes its own section.
 """
 
 from __future__ import annotations
@@ -305,6 +310,65 @@ def download(args, env: dict, info: dict) -> dict:
     }
 
 
+#: Calls counted: the difference between a run of FEW + MANY calls and one of FEW (start-up,
+#: imports and the first calls' caches cancel out).
+FEW, MANY = 50, 250
+
+
+def gateway_calls(path: str, n: int) -> None:
+    """Child process: ``n`` online queries through ``exchange.gateway.serve`` in process, each
+    for another key; exits non-zero if one was not served by the gateway."""
+    import json
+
+    import django
+
+    info = json.loads(Path(path).read_text())
+    django.setup()
+    from exchange import gateway
+
+    for i in range(n):
+        environ = {
+            "REQUEST_METHOD": "GET", "PATH_INFO": f"/api/v1/exchange/{info['code']}/records",
+            "QUERY_STRING": f"sfzh={info['keys'][i % len(info['keys'])]}", "HTTP_X_PURPOSE": "data_check",
+            "HTTP_AUTHORIZATION": f"Bearer {info['token']}", "HTTP_HOST": "127.0.0.1", "REMOTE_ADDR": "127.0.0.1",
+        }  # fmt: skip
+        if gateway.serve(environ, info["code"]) is None:
+            raise SystemExit("the gateway handed a call to Django")
+
+
+def instructions(args, info: dict) -> None:
+    """Instructions per online query in the gateway's process (Python, Django setup excluded)."""
+    import json
+
+    keys = [id_card(random.randrange(args.rows)) for _ in range(FEW + MANY)]  # noqa: S311
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"code": info["code"], "token": info["token"], "keys": keys}, f)
+
+    def count(n: int) -> int:
+        out = sh("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                 sys.executable, __file__, "--calls", f.name, str(n))  # fmt: skip
+        return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
+
+    per_call = (count(FEW + MANY) - count(FEW)) / MANY
+    print(f"gateway: {per_call / 1e6:.3f} M instructions per online query")
+    body = f"""## Exchange gateway: instructions per online query (issue 7)
+
+Measured {perfdoc.now()} on {perfdoc.machine()}. `bench/exchange.py --only instructions`:
+`valgrind --tool=callgrind` counts the instructions of one process that answers {MANY} online
+queries by 身份证号 through `exchange.gateway.serve` (token, grant, purpose, masking, audit
+event and record-access hashes; PostgreSQL, {args.rows:,}-row resource), less one that answers
+{FEW}. The database's own work is not in this figure. Unlike requests per second it does not
+move with the shared host's speed, so it compares two versions of the gateway.
+
+| what | instructions per query |
+|---|---|
+| gateway, in process (Python, psycopg, Django) | {per_call / 1e6:.2f} M |
+"""
+    if not args.no_write:
+        perfdoc.write_section("exchange_instructions", body)
+    print(body)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -312,9 +376,19 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of bare view and query")
     ap.add_argument("--no-write", action="store_true")
-    ap.add_argument("--only", choices=["query", "download"], help="measure one part; writes nothing")
+    ap.add_argument(
+        "--only",
+        choices=["query", "download", "instructions"],
+        help="measure one part (instructions: writes its section)",
+    )
+    ap.add_argument("--calls", nargs=2, metavar=("FILE", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.only != "download" and not shutil.which("wrk"):
+    if args.calls:
+        gateway_calls(args.calls[0], int(args.calls[1]))
+        return
+    if args.only == "instructions" and not shutil.which("valgrind"):
+        raise SystemExit("valgrind is needed: apt-get install valgrind")
+    if args.only not in ("download", "instructions") and not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     env = {
         **os.environ,
@@ -330,6 +404,9 @@ def main() -> None:
     print(f"loaded {args.rows:,} rows by COPY in {info['load_s']:.1f} s")
     if args.only == "download":
         download(args, env, info)
+        return
+    if args.only == "instructions":
+        instructions(args, info)
         return
 
     # 1. online query vs the bare view, same server
