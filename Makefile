@@ -82,6 +82,9 @@ messages: install-test
 
 bench: install-test
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@if command -v valgrind >/dev/null; then \
+	  echo "== bench/exchange.py --only instructions"; $(PY) bench/exchange.py --only instructions --rows 100000; \
+	else echo "valgrind not installed: instructions per online query not counted"; fi
 
 clean:
 	rm -rf $(VENV) var/static
