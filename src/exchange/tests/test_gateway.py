@@ -255,3 +255,33 @@ def test_usage_buffer_adds_up_calls_and_keeps_counts_it_could_not_write(world):
     usage = UsageDaily.objects.get()
     assert (usage.calls, usage.rows) == (4, 10)
     assert buf.flush() == 0
+
+
+def test_each_call_has_its_own_time_address_request_id_and_details_s35(world, client_token, wsgi):
+    """The event's fixed part (actor, client, unit, target, purpose) is built once per caller and
+    reused; what belongs to one call must never be carried into the next."""
+    _client, raw = client_token
+    code = world["resource"].code
+    path = f"/api/v1/exchange/{code}/records"
+    first = call(wsgi, path, urlencode({"sfzh": PEOPLE[0]["sfzh"]}), token=raw, X_REQUEST_ID="call-one")
+    second = call(
+        wsgi,
+        path,
+        urlencode({"jd": "火星街道", "purpose_detail": "复核"}),
+        token=raw,
+        X_REQUEST_ID="call-two",
+    )
+    assert first[1][SERVED] == second[1][SERVED] == "exchange-gateway"
+    a, b = AuditEvent.objects.filter(action="exchange.read.query").order_by("id")
+    assert (a.request_id, b.request_id) == ("call-one", "call-two")
+    assert a.occurred_at <= b.occurred_at
+    assert a.details["filters"] != b.details["filters"] and "jd" in b.details["filters"]
+    assert (a.details["purpose_detail"], b.details["purpose_detail"]) == ("", "复核")
+    assert a.details["rows"] == json.loads(first[2])["returned"]
+    assert b.details["rows"] == json.loads(second[2])["returned"]
+    assert (a.actor_id, a.api_client_id, a.unit_id) == (b.actor_id, b.api_client_id, b.unit_id)
+    # a third call, without filters
+    status, _headers, _body = call(wsgi, path, "", token=raw, X_REQUEST_ID="call-three")
+    assert status == 200
+    c = AuditEvent.objects.filter(action="exchange.read.query").latest("id")
+    assert c.request_id == "call-three" and c.details["filters"] == {}

@@ -326,3 +326,21 @@ def test_consumers_are_notified_after_each_load_s25(world, make_user):
     _load(world["resource"], world["officer"], [dict(PEOPLE[0], jd="火星街道")])
     assert Notification.objects.filter(recipient=consumer_officer, event="exchange.data.updated").exists()
     assert not Notification.objects.filter(recipient=bystander, event="exchange.data.updated").exists()
+
+
+def test_record_key_hash_is_the_keyed_hmac_earlier_rows_were_written_with(settings):
+    """ "Who accessed this record" finds rows written before: the hash of a value never changes
+    for the same secret key, and another secret key gives another hash."""
+    import hashlib
+    import hmac
+
+    from exchange.accounting import _hmac_key
+
+    algo = "sm3" if "sm3" in hashlib.algorithms_available else "sha256"
+    value = " 43010219900101001x "
+    expected = hmac.new(_hmac_key(), value.strip().upper().encode(), algo).hexdigest()
+    assert record_key_hash(value) == expected == record_key_hash(value.strip().upper())
+    settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
+    other = record_key_hash(value)
+    assert other != expected
+    assert other == hmac.new(_hmac_key(), value.strip().upper().encode(), algo).hexdigest()
