@@ -349,7 +349,10 @@ def instructions(args, info: dict) -> None:
                  sys.executable, __file__, "--calls", f.name, str(n))  # fmt: skip
         return int(re.search(r"Collected : (\d+)", out.stderr).group(1))
 
-    per_call = (count(FEW + MANY) - count(FEW)) / MANY
+    try:
+        per_call = (count(FEW + MANY) - count(FEW)) / MANY
+    finally:
+        Path(f.name).unlink()
     print(f"gateway: {per_call / 1e6:.3f} M instructions per online query")
     body = f"""## Exchange gateway: instructions per online query (issue 7)
 
@@ -357,7 +360,8 @@ Measured {perfdoc.now()} on {perfdoc.machine()}. `bench/exchange.py --only instr
 `valgrind --tool=callgrind` counts the instructions of one process that answers {MANY} online
 queries by 身份证号 through `exchange.gateway.serve` (token, grant, purpose, masking, audit
 event and record-access hashes; PostgreSQL, {args.rows:,}-row resource), less one that answers
-{FEW}. The database's own work is not in this figure. Unlike requests per second it does not
+{FEW} (start-up, imports and the once-a-second usage counter thread cancel out). The database's
+own work is not in this figure. Unlike requests per second it does not
 move with the shared host's speed, so it compares two versions of the gateway.
 
 | what | instructions per query |

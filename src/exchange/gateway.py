@@ -628,7 +628,8 @@ def _insert_pg(
 ) -> int:
     """One statement, one transaction: the event and its record-access rows. The event is
     ``audit.build``'s for this caller (``base``, built once per caller, grant and purpose) with this
-    call's time, address, request id (``_request_id``: at most 64 letters and digits) and details;
+    call's time, address, request id (checked by ``_request_id``: at most 64 characters, letters,
+    digits and hyphens) and details;
     values are text, numbers and times (the address as text cast by the column), ``details`` is
     jsonb."""
     from psycopg.types.json import Jsonb

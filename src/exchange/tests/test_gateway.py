@@ -51,11 +51,12 @@ def call(
     *,
     token: str | None = None,
     purpose: str | None = "data_check",
+    remote_addr: str = "10.0.0.7",
     **headers,
 ):
     environ = {
         "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80", "REMOTE_ADDR": "10.0.0.7", "wsgi.url_scheme": "http", "wsgi.input": None,
+        "SERVER_PORT": "80", "REMOTE_ADDR": remote_addr, "wsgi.url_scheme": "http", "wsgi.input": None,
         "SERVER_PROTOCOL": "HTTP/1.1",
     }  # fmt: skip
     import io
@@ -259,29 +260,53 @@ def test_usage_buffer_adds_up_calls_and_keeps_counts_it_could_not_write(world):
 
 def test_each_call_has_its_own_time_address_request_id_and_details_s35(world, client_token, wsgi):
     """The event's fixed part (actor, client, unit, target, purpose) is built once per caller and
-    reused; what belongs to one call must never be carried into the next."""
+    reused (on PostgreSQL); what belongs to one call must never be carried into the next."""
     _client, raw = client_token
     code = world["resource"].code
     path = f"/api/v1/exchange/{code}/records"
-    first = call(wsgi, path, urlencode({"sfzh": PEOPLE[0]["sfzh"]}), token=raw, X_REQUEST_ID="call-one")
-    second = call(
+    first = call(
         wsgi,
         path,
-        urlencode({"jd": "火星街道", "purpose_detail": "复核"}),
+        urlencode({"sfzh": PEOPLE[0]["sfzh"]}),
         token=raw,
-        X_REQUEST_ID="call-two",
+        X_REQUEST_ID="call-one",
+        remote_addr="10.0.0.1",
     )
+    between = timezone.now()
+    second = call(
+        wsgi, path, urlencode({"jd": "火星街道", "purpose_detail": "复核"}), token=raw, X_REQUEST_ID="call-two",
+        remote_addr="10.0.0.2",
+    )  # fmt: skip
     assert first[1][SERVED] == second[1][SERVED] == "exchange-gateway"
     a, b = AuditEvent.objects.filter(action="exchange.read.query").order_by("id")
     assert (a.request_id, b.request_id) == ("call-one", "call-two")
-    assert a.occurred_at <= b.occurred_at
+    assert (a.ip, b.ip) == ("10.0.0.1", "10.0.0.2")
+    assert a.occurred_at <= between <= b.occurred_at
     assert a.details["filters"] != b.details["filters"] and "jd" in b.details["filters"]
     assert (a.details["purpose_detail"], b.details["purpose_detail"]) == ("", "复核")
     assert a.details["rows"] == json.loads(first[2])["returned"]
     assert b.details["rows"] == json.loads(second[2])["returned"]
     assert (a.actor_id, a.api_client_id, a.unit_id) == (b.actor_id, b.api_client_id, b.unit_id)
-    # a third call, without filters
-    status, _headers, _body = call(wsgi, path, "", token=raw, X_REQUEST_ID="call-three")
+    # a third call, without filters and without a request id of its own
+    status, _headers, _body = call(wsgi, path, "", token=raw)
     assert status == 200
     c = AuditEvent.objects.filter(action="exchange.read.query").latest("id")
-    assert c.request_id == "call-three" and c.details["filters"] == {}
+    assert c.request_id not in ("", "call-two") and c.details["filters"] == {}
+
+
+def test_renamed_unit_client_and_resource_are_in_the_very_next_event_s35(world, client_token, wsgi):
+    """The labels the gateway reuses follow the catalog and the accounts at once."""
+    client, raw = client_token
+    resource, unit = world["resource"], world["consumer"].unit
+    path = f"/api/v1/exchange/{resource.code}/records"
+    assert call(wsgi, path, "", token=raw)[0] == 200
+    before = AuditEvent.objects.filter(action="exchange.read.query").latest("id")
+    unit.name, client.name, resource.name = "改名后的单位", "改名后的系统", "改名后的资源"
+    unit.save(update_fields=["name"])
+    client.save(update_fields=["name"])
+    resource.save(update_fields=["name"])
+    assert call(wsgi, path, "", token=raw)[1][SERVED] == "exchange-gateway"
+    after = AuditEvent.objects.filter(action="exchange.read.query").latest("id")
+    assert "改名后" not in before.unit_label + before.api_client_label + before.target_label
+    assert after.unit_label == "改名后的单位"
+    assert after.api_client_label.startswith("改名后的系统") and after.target_label.startswith("改名后的资源")
