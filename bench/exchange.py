@@ -135,11 +135,14 @@ def setup(rows: int) -> dict:
     return {"token": token, "code": res.code, "table": table.table_name, "cols": by_code, "load_s": load_s}
 
 
-def serve(env: dict, workers: int) -> subprocess.Popen:
+def serve(env: dict, workers: int, threads: int = 1) -> subprocess.Popen:
+    """gunicorn as the operator guide runs it: ``threads`` > 1 is the gthread worker (HTTP keep-alive),
+    1 the sync worker (a new connection per request)."""
+    worker_class = "gthread" if threads > 1 else "sync"
     proc = subprocess.Popen(  # noqa: S603
         [str(ROOT / ".venv/bin/gunicorn"), "--chdir", str(ROOT / "src"), "govhub.wsgi:application",
-         "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", "sync",
-         "--log-level", "warning", "--timeout", "300"],
+         "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", worker_class,
+         "--threads", str(threads), "--log-level", "warning", "--timeout", "300"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     for _ in range(100):
@@ -152,8 +155,12 @@ def serve(env: dict, workers: int) -> subprocess.Popen:
     raise SystemExit("server did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
 
 
+#: Connections wrk keeps open (``--connections``).
+CONNECTIONS = 32
+
+
 def wrk(path_or_script: str, seconds: int, headers: dict, script: str | None = None) -> dict:
-    args = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     for k, v in headers.items():
         args += ["-H", f"{k}: {v}"]
     if script:
@@ -374,10 +381,13 @@ move with the shared host's speed, so it compares two versions of the gateway.
 
 
 def main() -> None:
+    global CONNECTIONS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=1, help="threads per worker; > 1 is gunicorn's gthread worker")
+    ap.add_argument("--connections", type=int, default=CONNECTIONS, help="connections wrk keeps open")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of bare view and query")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
@@ -422,7 +432,8 @@ def main() -> None:
             f'  return wrk.format("GET", "/api/v1/exchange/{info["code"]}/records?sfzh=" .. keys[math.random(#keys)])\n'
             "end\n"
         )
-    server = serve(env, args.workers)
+    CONNECTIONS = args.connections
+    server = serve(env, args.workers, args.threads)
     try:
         auth = {"Authorization": f"Bearer {info['token']}", "X-Purpose": "data_check"}
         probe = urllib.request.Request(  # noqa: S310
