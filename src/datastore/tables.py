@@ -696,8 +696,8 @@ def staging_encode(
 ) -> Any:
     """One validated batch in the form ``staging_write`` sends, computed without the database
     (so a reader thread can prepare the next batch while the database stores this one):
-    for PostgreSQL ``COPY`` the binary format (``BinaryCopy``) or else CSV bytes (with ``_gh_row_id``
-    from ``first_row_id`` for the next version, else with ``_gh_line``), row tuples for SQLite."""
+    CSV bytes for PostgreSQL ``COPY`` (with ``_gh_row_id`` from ``first_row_id`` for the next
+    version, else with ``_gh_line``), row tuples for SQLite."""
     import polars as pl
 
     data = [c.column for c in cols]
@@ -710,9 +710,6 @@ def staging_encode(
     if not frame.height:
         return None
     if pg:
-        binary = _binary_copy(cols, frame)
-        if binary is not None:
-            return (frame.columns, binary)
         # CSV: quotes, separators, line breaks and backslashes in values are quoted by polars and
         # read back verbatim; a null is an empty unquoted field (validation turns "" into null).
         buf = io.BytesIO()
@@ -734,56 +731,6 @@ def staging_encode(
     # version and time (see ``staging_create_next``), the same three objects for every row.
     names = frame.columns + (["_gh_load_id", "_gh_version", "_gh_changed_at"] if system else [])
     return (names, (frame.select(casts), tuple(system)))
-
-
-class BinaryCopy(bytes):
-    """A batch in PostgreSQL's binary ``COPY`` format (``staging_encode``)."""
-
-
-#: polars keeps decimals of at most this many digits (``pl.Decimal``).
-_DECIMAL_DIGITS = 38
-
-
-def _binary_type(dtype) -> bool:
-    """A polars type whose binary encoding is the column's type (``sql_type``): naive times only."""
-    import polars as pl
-
-    if isinstance(dtype, pl.Datetime):
-        return dtype.time_zone is None
-    return isinstance(dtype, pl.Decimal) or dtype in (pl.Int64, pl.String, pl.Date, pl.Boolean)
-
-
-def _binary_copy(cols: Sequence[Column], frame) -> BinaryCopy | None:
-    """The batch in PostgreSQL's binary ``COPY`` format (decision 0012), encoded from Arrow by pgpq:
-    the database stores typed values without parsing dates, numbers and times from text (a third
-    less of its time than CSV) and the encoding costs less than writing CSV. None — the batch goes
-    as CSV — for a decimal column without a length or longer than polars' decimals, or when a
-    decimal text does not convert (validation accepted it, so CSV keeps the database's own parse)."""
-    import pgpq
-    import polars as pl
-
-    decimals = []
-    for c in cols:
-        if c.data_type == DataType.DECIMAL:
-            if not c.length or c.length > _DECIMAL_DIGITS or (c.precision or 0) > c.length:
-                return None
-            decimals.append(c)
-    if decimals:
-        converted = frame.with_columns(
-            pl.col(c.column).cast(pl.Decimal(int(c.length), int(c.precision or 0)), strict=False)
-            for c in decimals
-        )
-        if any(converted[c.column].null_count() != frame[c.column].null_count() for c in decimals):
-            return None
-        frame = converted
-    if not all(_binary_type(dtype) for dtype in frame.schema.values()):
-        return None
-    table = frame.to_arrow(compat_level=pl.CompatLevel.newest())  # no copy: Arrow's own layout
-    encoder = pgpq.ArrowToPostgresBinaryEncoder(table.schema)
-    parts = [encoder.write_header()]
-    parts.extend(encoder.write_batch(batch) for batch in table.to_batches())
-    parts.append(encoder.finish())
-    return BinaryCopy(b"".join(parts))
 
 
 @contextmanager
@@ -813,8 +760,7 @@ def staging_write(name: str, encoded: Any) -> None:
     columns = ", ".join(q(n) for n in names)
     if connection.vendor == "postgresql":
         connection.ensure_connection()
-        fmt = "binary" if isinstance(data, BinaryCopy) else "csv"
-        sql = f"COPY {q(name)} ({columns}) FROM STDIN WITH (FORMAT {fmt})"
+        sql = f"COPY {q(name)} ({columns}) FROM STDIN WITH (FORMAT csv)"
         with connection.connection.cursor() as cur, cur.copy(sql) as copy:
             copy.write(data)
         return

@@ -1,5 +1,5 @@
 """The fast ingestion paths (issue 6) give the same rows as the careful ones, on SQLite and
-PostgreSQL: the columnar CSV reader, the staging batch sent to ``COPY`` (binary or CSV), the write-once first load
+PostgreSQL: the columnar CSV reader, the staging CSV sent to ``COPY``, the write-once first load
 (next version swapped in by the merge transaction) and the streaming XLSX reader."""
 
 from __future__ import annotations
@@ -71,100 +71,24 @@ def test_awkward_text_survives_the_first_load_and_an_upsert_exactly(resource, of
 
 
 def test_staging_encode_quotes_what_csv_needs_and_writes_null_as_an_empty_field():
-    """The CSV form, for a batch the binary format does not take (a decimal without a length)."""
     import polars as pl
 
     col = tables.Column(1, "name", "姓名", "c_1", "string", 50, None, False, False, "")
-    amount = tables.Column(2, "amount", "金额", "c_2", "decimal", None, None, False, False, "")
     frame = pl.DataFrame(
-        {"_gh_line": [2, 3, 4], "_gh_key_hash": ["k1", None, "k3"], "c_1": ['a"b', None, "x\ny"],
-         "c_2": ["1.5", None, "-2"]}
-    )  # fmt: skip
-    names_, data = tables.staging_encode([col, amount], frame, pg=True)
-    assert names_ == ["_gh_line", "_gh_key_hash", "c_1", "c_2"] and not isinstance(data, tables.BinaryCopy)
-    assert data == b'2,k1,"a""b",1.5\n3,,,\n4,k3,"x\ny",-2\n'
-    names_, data = tables.staging_encode([col, amount], frame, pg=True, first_row_id=100)
+        {"_gh_line": [2, 3, 4], "_gh_key_hash": ["k1", None, "k3"], "c_1": ['a"b', None, "x\ny"]}
+    )
+    names_, data = tables.staging_encode([col], frame, pg=True)
+    assert names_ == ["_gh_line", "_gh_key_hash", "c_1"]
+    assert data == b'2,k1,"a""b"\n3,,\n4,k3,"x\ny"\n'
+    names_, data = tables.staging_encode([col], frame, pg=True, first_row_id=100)
     assert names_[0] == "_gh_row_id" and bytes(data).startswith(b"100,k1,")
-    names_, (rows, system) = tables.staging_encode([col], frame.drop("c_2"), pg=False)
+    names_, (rows, system) = tables.staging_encode([col], frame, pg=False)
     assert list(rows.iter_rows()) == [(2, "k1", 'a"b'), (3, None, None), (4, "k3", "x\ny")] and not system
     names_, (rows, system) = tables.staging_encode(
-        [col], frame.drop("c_2"), pg=False, first_row_id=7, system=(9, 2, "2026-11-26 05:00:00")
+        [col], frame, pg=False, first_row_id=7, system=(9, 2, "2026-11-26 05:00:00")
     )
     assert names_ == ["_gh_row_id", "_gh_key_hash", "c_1", "_gh_load_id", "_gh_version", "_gh_changed_at"]
     assert rows.row(0) == (7, "k1", 'a"b') and system == (9, 2, "2026-11-26 05:00:00")
-
-
-# --- binary COPY: the same rows as CSV ----------------------------------------------------------
-
-TYPED = [
-    tables.Column(1, "name", "姓名", "c_1", "string", 50, None, False, False, ""),
-    tables.Column(2, "income", "收入", "c_2", "decimal", 12, 2, False, False, ""),
-    tables.Column(3, "born", "出生日期", "c_3", "date", None, None, False, False, ""),
-    tables.Column(4, "seen", "登记时间", "c_4", "datetime", None, None, False, False, ""),
-    tables.Column(5, "ok", "在职", "c_5", "boolean", None, None, False, False, ""),
-    tables.Column(6, "kids", "子女数", "c_6", "integer", None, None, False, False, ""),
-]
-
-
-def typed_frame():
-    import polars as pl
-
-    return pl.DataFrame(
-        {
-            "_gh_line": [2, 3, 4, 5],
-            "_gh_key_hash": ["k1", None, "k3", ""],
-            "c_1": [*AWKWARD[:2], None, ""],
-            "c_2": ["+2", ".5", None, "-1234567890.25"],
-            "c_3": [dt.date(1990, 1, 2), None, dt.date(1, 1, 1), dt.date(9999, 12, 31)],
-            "c_4": [dt.datetime(2026, 11, 25, 8, 30, 0, 123456), None, dt.datetime(1970, 1, 1), dt.datetime(2000, 1, 1)],
-            "c_5": [True, False, None, True],
-            "c_6": [0, None, -(2**63), 2**63 - 1],
-        }
-    )  # fmt: skip
-
-
-def test_a_typed_batch_goes_to_postgresql_in_the_binary_copy_format():
-    names_, data = tables.staging_encode(TYPED, typed_frame(), pg=True)
-    assert isinstance(data, tables.BinaryCopy) and data.startswith(b"PGCOPY\n\xff\r\n\x00")
-    assert names_ == ["_gh_line", "_gh_key_hash", "c_1", "c_2", "c_3", "c_4", "c_5", "c_6"]
-
-
-def test_a_decimal_text_polars_cannot_convert_sends_the_batch_as_csv():
-    """Validation accepted the text; the database's own parse decides, as before binary COPY."""
-    import polars as pl
-
-    frame = typed_frame().with_columns(c_2=pl.Series(["1_000", ".5", None, "1"]))  # "1_000": not to polars
-    _names, data = tables.staging_encode(TYPED, frame, pg=True)
-    assert not isinstance(data, tables.BinaryCopy)
-    wide = [*TYPED[:1], tables.Column(2, "income", "收入", "c_2", "decimal", 60, 2, False, False, "")]
-    _names, data = tables.staging_encode(
-        wide, typed_frame().select("_gh_line", "_gh_key_hash", "c_1", "c_2"), pg=True
-    )
-    assert not isinstance(data, tables.BinaryCopy)  # more digits than polars' decimals hold
-
-
-@pytest.mark.skipif("connection.vendor != 'postgresql'")
-def test_binary_and_csv_copy_store_the_same_values():
-    """Every type, nulls, empty text, the extremes of dates and integers, awkward text: the binary
-    batch and the CSV batch of the same frame read back identically."""
-    frame = typed_frame()
-    binary = tables.staging_encode(TYPED, frame, pg=True)
-    csv = tables.staging_encode([*TYPED[:1], tables.Column(2, "income", "收入", "c_2", "decimal", None, None, False, False, ""), *TYPED[2:]], frame, pg=True)  # fmt: skip
-    assert isinstance(binary[1], tables.BinaryCopy) and not isinstance(csv[1], tables.BinaryCopy)
-    got = []
-    for name, encoded in (("gh_test_bin", binary), ("gh_test_csv", csv)):
-        with connection.cursor() as cur:
-            cur.execute(
-                f"CREATE TEMP TABLE {name} (_gh_line bigint, _gh_key_hash varchar(32), c_1 varchar(50), "
-                "c_2 numeric(12, 2), c_3 date, c_4 timestamp, c_5 boolean, c_6 bigint)"
-            )
-        tables.staging_write(name, encoded)
-        with connection.cursor() as cur:
-            cur.execute(f"SELECT * FROM {name} ORDER BY _gh_line")
-            got.append(cur.fetchall())
-    assert got[0] == got[1]
-    assert got[0][0][1:4] == ("k1", AWKWARD[0], Decimal("2.00")) and got[0][3][1:3] == ("", "")
-    assert got[0][1][3] == Decimal("0.50") and got[0][2][7] == -(2**63)
 
 
 # --- the write-once first load ------------------------------------------------------------------
