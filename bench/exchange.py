@@ -386,7 +386,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=1, help="threads per worker; > 1 is gunicorn's gthread worker")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="threads per worker; > 1 is gunicorn's gthread worker"
+    )
     ap.add_argument("--connections", type=int, default=CONNECTIONS, help="connections wrk keeps open")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of bare view and query")
     ap.add_argument("--no-write", action="store_true")
