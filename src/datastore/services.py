@@ -480,7 +480,7 @@ def _prepared(reader, cols, *, pg: bool, first_row_id: int | None, system: tuple
             for batch in reader.batches():
                 checked = validation.validate_batch(batch.lines, batch.values, cols)
                 encoded = tables.staging_encode(
-                    cols, checked.frame, pg=pg, first_row_id=next_id, system=system
+                    cols, checked.frame, pg=pg, first_row_id=next_id, system=system, plain=batch.plain
                 )
                 if next_id is not None:
                     next_id += checked.frame.height

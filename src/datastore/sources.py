@@ -38,6 +38,9 @@ class Batch:
     rejects: list[tuple[int, str, str, str]] = field(default_factory=list)  # (line, column, reason, value)
     rejected_lines: int = 0
     bytes_done: int = 0
+    #: No value holds a comma, a quote or a line break (a simple comma-separated file read by the fast
+    #: path): the staging CSV needs no quoting (``tables.staging_encode``).
+    plain: bool = False
 
 
 @dataclass
@@ -423,6 +426,7 @@ class CsvSource:
                 any_rows = True
                 next_line += lines
                 batch.bytes_done = data.offset
+                batch.plain = self.delimiter == ","  # a simple file has no quote and no bare CR
                 yield batch
         except pl.exceptions.PolarsError as exc:
             raise FastPathFailed(str(exc)) from exc

@@ -229,6 +229,63 @@ def test_a_plain_file_with_only_a_short_line_rejects_that_line(resource, officer
     assert set(names(resource)) == {IDS[0], IDS[1], IDS[2], IDS[4]}
 
 
+#: Values a simple file (no quotes, one record per line) can hold beside its delimiter.
+PLAIN = [
+    "C:\\temp\\new",
+    "\\N",
+    "a;b|c",
+    "长沙市芙蓉区 五一大道 1号",
+    "'单引号' & <尖括号>",
+    "tab\there",
+    "\\.",
+]
+
+
+def plain_rows(values: list[str], sep: str) -> str:
+    lines = [sep.join(HEADER)]
+    for i, v in enumerate(values):
+        lines.append(sep.join([IDS[i], v, "1990-01-02", CO, "12.50", "是", str(i)]))
+    return "\n".join(lines) + "\n"
+
+
+def test_staging_encode_writes_a_plain_batch_without_quoting():
+    import polars as pl
+
+    col = tables.Column(1, "name", "姓名", "c_1", "string", 50, None, False, False, "")
+    frame = pl.DataFrame({"_gh_line": [2, 3], "_gh_key_hash": ["k1", None], "c_1": ["C:\\x y", None]})
+    assert tables.staging_encode([col], frame, pg=True, plain=True)[1] == b"2,k1,C:\\x y\n3,,\n"
+    quoted = pl.DataFrame({"_gh_line": [2], "_gh_key_hash": ["k1"], "c_1": ['a,"b"']})
+    assert tables.staging_encode([col], quoted, pg=True)[1] == b'2,k1,"a,""b"""\n'
+
+
+def test_a_simple_comma_file_is_read_as_plain_and_every_value_comes_back_exactly(
+    resource, officer, upload, run_load, tmp_path
+):
+    text = plain_rows(PLAIN, ",")
+    path = tmp_path / "plain.csv"
+    path.write_text(text, encoding="utf-8")
+    reader = sources.open_source(source="csv", path=path, cols=cols_of(resource), mode="upsert", fast=True)
+    assert all(b.plain for b in reader.batches())  # the fast path, written unquoted
+    load = run_load(resource=resource, by=officer, upload=upload(text), mode="upsert")
+    assert load.status == LoadStatus.SUCCEEDED, load.error_message
+    assert names(resource) == dict(zip(IDS, PLAIN, strict=False))
+    assert {r["income"] for r in tables.select_rows(resource, ["income"])} == {Decimal("12.50")}
+
+
+def test_a_tab_separated_simple_file_with_commas_in_values_is_quoted_and_comes_back_exactly(
+    resource, officer, upload, run_load, tmp_path
+):
+    values = ["a,b", "长沙市,芙蓉区", ",", "x,,y"]
+    text = plain_rows(values, "\t")
+    path = tmp_path / "tabs.csv"
+    path.write_text(text, encoding="utf-8")
+    reader = sources.open_source(source="csv", path=path, cols=cols_of(resource), mode="upsert", fast=True)
+    assert not any(b.plain for b in reader.batches())  # a comma may be inside a value: quoted
+    load = run_load(resource=resource, by=officer, upload=upload(text), mode="upsert")
+    assert load.status == LoadStatus.SUCCEEDED, load.error_message
+    assert names(resource) == dict(zip(IDS, values, strict=False))
+
+
 # --- the streaming XLSX reader -----------------------------------------------------------------
 
 
