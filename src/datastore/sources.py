@@ -299,6 +299,7 @@ class CsvSource:
         self.encoding = ""
         self.delimiter = ""
         self.shape = FileShape()
+        self.header_line = 0  # physical line of the header (blank lines before it are skipped)
 
     def _open(self):
         if self.path.stat().st_size == 0:
@@ -349,6 +350,7 @@ class CsvSource:
         reader = csv.reader(text, delimiter=self.delimiter, strict=True)
         rows = self._rows(reader)
         for line, names in rows:
+            self.header_line = line
             return map_header(names, self.cols, mode=self.mode, line=line), rows
         raise Invalid(E.EMPTY_FILE, "文件为空。")
 
@@ -370,7 +372,13 @@ class CsvSource:
         raw, text = self._open()
         with text:
             header, rows = self._read_header(text)
-            if self.fast and self.shape.simple and self.encoding in ("utf-8", "utf-8-sig"):
+            # the fast reader skips exactly one line for the header: not after blank lines
+            if (
+                self.fast
+                and self.shape.simple
+                and self.encoding in ("utf-8", "utf-8-sig")
+                and self.header_line == 1
+            ):
                 yield from self._fast_batches(header, raw)
                 return
             width = len(header.columns)

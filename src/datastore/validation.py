@@ -203,16 +203,16 @@ def _identifiers_once(df: pl.DataFrame, cols: Sequence[Column]) -> tuple[pl.Data
         if n < 1000 or df[name].n_unique() * 2 > n:
             continue
         # compacted once into a column, as in the row-by-row checks (each check would compact again)
-        val, reason, warn = _convert(c, pl.col(name), compacted=pl.col("k_"))
+        compact = _compact(c, pl.col(name))
+        kept = pl.col("k_") if compact is not None else None
+        val, reason, warn = _convert(c, pl.col(name), compacted=kept)
         parts = [val.alias("iv_" + c.column), reason.alias("ie_" + c.column)]
         if warn is not None:
             parts.append(warn.alias("iw_" + c.column))
-        once = (
-            df.select(pl.col(name).unique())
-            .with_columns(_compact(c, pl.col(name)).alias("k_"))
-            .with_columns(parts)
-            .drop("k_")
-        )
+        once = df.select(pl.col(name).unique())
+        if compact is not None:
+            once = once.with_columns(compact.alias("k_"))
+        once = once.with_columns(parts).drop("k_", strict=False)
         # joined on the one column, then set beside the frame: a join of the whole frame would
         # copy every column of the batch
         looked = df.select(name).join(once, on=name, how="left", nulls_equal=True, maintain_order="left")

@@ -286,6 +286,39 @@ def test_a_tab_separated_simple_file_with_commas_in_values_is_quoted_and_comes_b
     assert names(resource) == dict(zip(IDS, values, strict=False))
 
 
+@pytest.mark.parametrize("before", ["  \n", "\ufeff\n", "\n\t\n"])
+def test_blank_lines_before_the_header_are_skipped_and_the_header_is_not_loaded_as_a_row(
+    before, resource, officer, upload, run_load
+):
+    """The fast reader skips one line for the header: a file with blank lines first is read by the
+    careful one, which skips them, and the header never becomes a data row."""
+    text = before + csv_text(rows(3))
+    load = run_load(resource=resource, by=officer, upload=upload(text), reject_threshold="0")
+    assert load.status == LoadStatus.SUCCEEDED, load.error_message
+    assert load.rows_read == 3 and load.rows_rejected == 0
+    assert set(names(resource)) == set(IDS[:3])
+
+
+def test_a_city_component_code_repeated_in_a_large_batch_is_checked_once_like_row_by_row():
+    """城市部件代码 has no compaction: the once-per-distinct-value path must not need one."""
+    import polars as pl
+
+    from datastore import validation
+
+    col = tables.Column(1, "bjdm", "部件代码", "c_1", "string", 20, None, False, False, "city_component")
+    n = 1200
+    for column in ([None] * n, [f"43010210{i % 5:02d}" for i in range(n)]):
+        whole = validation.validate_batch(list(range(2, n + 2)), {"c_1": column}, [col])
+        parts = [
+            validation.validate_batch(list(range(2 + i, 2 + i + 100)), {"c_1": column[i : i + 100]}, [col])
+            for i in range(0, n, 100)
+        ]
+        assert whole.frame.height == n and whole.frame.equals(pl.concat([p.frame for p in parts]))
+        assert whole.stats == {
+            k: {f: sum(p.stats[k][f] for p in parts) for f in v} for k, v in whole.stats.items()
+        }
+
+
 # --- the streaming XLSX reader -----------------------------------------------------------------
 
 
