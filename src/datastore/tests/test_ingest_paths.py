@@ -286,6 +286,36 @@ def test_a_tab_separated_simple_file_with_commas_in_values_is_quoted_and_comes_b
     assert names(resource) == dict(zip(IDS, values, strict=False))
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (quoted_csv(["甲", "乙"], IDS[:2]).encode(), "quotes: a value may hold a comma"),
+        (plain_rows(["芙蓉区", "天心区"], ",").encode("gb18030"), "not UTF-8: the careful reader"),
+        (plain_rows(["芙蓉区", "天心区"], ",").replace("\n", "\r", 2).encode(), "a bare CR"),
+        (plain_rows(["芙蓉区", "天心区"], "|").encode(), "another delimiter"),
+    ],
+)
+def test_only_a_simple_utf8_comma_file_is_written_unquoted(content, why, resource, tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    reader = sources.open_source(source="csv", path=path, cols=cols_of(resource), mode="upsert", fast=True)
+    batches = list(reader.batches())
+    assert batches and not any(b.plain for b in batches), why
+
+
+def test_rejects_after_blank_lines_before_the_header_keep_their_physical_lines(
+    resource, officer, upload, run_load
+):
+    bad = rows(3)
+    bad[1][0] = IDS[1][:-1] + ("0" if IDS[1][-1] != "0" else "1")  # wrong check digit
+    load = run_load(
+        resource=resource, by=officer, upload=upload("  \n\n" + csv_text(bad)), reject_threshold="0.5"
+    )
+    assert load.status == LoadStatus.SUCCEEDED, load.error_message
+    assert [(r.line, "校验位" in r.reason) for r in load.rejects.all()] == [(5, True)]  # header on line 3
+    assert set(names(resource)) == {IDS[0], IDS[2]}
+
+
 @pytest.mark.parametrize("before", ["  \n", "\ufeff\n", "\n\t\n"])
 def test_blank_lines_before_the_header_are_skipped_and_the_header_is_not_loaded_as_a_row(
     before, resource, officer, upload, run_load
