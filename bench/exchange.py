@@ -155,12 +155,18 @@ def serve(env: dict, workers: int, threads: int = 1) -> subprocess.Popen:
     raise SystemExit("server did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
 
 
-#: Connections wrk keeps open (``--connections``).
+#: Connections wrk keeps open unless ``--connections`` says otherwise.
 CONNECTIONS = 32
 
 
-def wrk(path_or_script: str, seconds: int, headers: dict, script: str | None = None) -> dict:
-    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+def wrk(
+    path_or_script: str,
+    seconds: int,
+    headers: dict,
+    script: str | None = None,
+    connections: int = CONNECTIONS,
+) -> dict:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     for k, v in headers.items():
         args += ["-H", f"{k}: {v}"]
     if script:
@@ -381,7 +387,6 @@ move with the shared host's speed, so it compares two versions of the gateway.
 
 
 def main() -> None:
-    global CONNECTIONS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--seconds", type=int, default=20)
@@ -434,7 +439,7 @@ def main() -> None:
             f'  return wrk.format("GET", "/api/v1/exchange/{info["code"]}/records?sfzh=" .. keys[math.random(#keys)])\n'
             "end\n"
         )
-    CONNECTIONS = args.connections
+    c = args.connections
     server = serve(env, args.workers, args.threads)
     try:
         auth = {"Authorization": f"Bearer {info['token']}", "X-Purpose": "data_check"}
@@ -443,13 +448,13 @@ def main() -> None:
         )
         with urllib.request.urlopen(probe, timeout=10) as resp:  # noqa: S310
             served_by = resp.headers.get("X-GovHub-Served-By", "django")
-        wrk("/healthz", 3, {})  # warm up
-        wrk("/", 3, auth, script=lua.name)
+        wrk("/healthz", 3, {}, connections=c)  # warm up
+        wrk("/", 3, auth, script=lua.name, connections=c)
         ceilings, queries, audited = [], [], 0
         for _ in range(args.rounds):  # alternating rounds; the median one is reported
-            ceilings.append(timed_wrk(server, "/healthz", args.seconds, {}))
+            ceilings.append(timed_wrk(server, "/healthz", args.seconds, {}, connections=c))
             audited_before = audited_reads()
-            queries.append(timed_wrk(server, "/", args.seconds, auth, script=lua.name))
+            queries.append(timed_wrk(server, "/", args.seconds, auth, script=lua.name, connections=c))
             audited += audited_reads() - audited_before
             print(f"  round: bare {ceilings[-1]['rps']:,.0f} req/s, query {queries[-1]['rps']:,.0f} req/s, "
                   f"p99 {queries[-1]['p99_ms']:.1f} ms")  # fmt: skip
@@ -470,11 +475,16 @@ def main() -> None:
         return
 
     dl = download(args, env, info)
+    server_kind = (
+        f"{args.workers} gthread workers × {args.threads} threads"
+        if args.threads > 1
+        else f"{args.workers} sync workers"
+    )
     ok = lambda b: "✅" if b else "❌"  # noqa: E731
     body = f"""## Exchange: online query and batch download (issue 7)
 
 Measured {perfdoc.now()} on {perfdoc.machine()} ({note}). PostgreSQL, {args.rows:,}-row resource,
-gunicorn {args.workers} sync workers with `DEBUG=False`, loaded by `wrk -t2 -c32 -d{args.seconds}s` on
+gunicorn {server_kind} with `DEBUG=False`, loaded by `wrk -t2 -c{c} -d{args.seconds}s` on
 loopback (wrk shares the 2 cores). `bench/exchange.py`. The online query is answered by
 the exchange gateway (`X-GovHub-Served-By: {served_by}`, decision 0008); every call of the run
 has its audit event ({audited:,} events for the {calls:,} calls wrk counted; the rest are

@@ -278,6 +278,38 @@ def govhub(path: Path, database_url: str, var_dir: Path) -> dict:
     return child("load", str(load_id), database_url, str(var_dir))
 
 
+def phase_loader_cpu(csv_path: str, var_dir: str) -> dict:
+    """The loader's own CPU per phase, one thread, no database (``--loader-cpu``): reading the CSV
+    (columnar fast path), validating and encoding each batch for PostgreSQL's ``COPY``, as
+    ``services._prepared`` does. Process CPU (polars' threads included) is repeatable where the
+    load's wall clock moves with the host."""
+    _django(f"sqlite:///{var_dir}/unused.sqlite3", var_dir, migrate=False)
+    from datastore import sources, tables, validation
+
+    cols = [
+        tables.Column(i + 1, code, name, f"c_{i + 1}", dtype, length, precision, key, key, ident)
+        for i, (code, name, dtype, length, precision, ident, key) in enumerate(COLUMNS)
+    ]
+    reader = sources.open_source(source="csv", path=Path(csv_path), cols=cols, mode="upsert", fast=True)
+    spent = {"read": 0.0, "validate": 0.0, "encode": 0.0}
+    rows, plain, batches = 0, True, reader.batches()
+    while True:
+        t0 = time.process_time()
+        batch = next(batches, None)
+        t1 = time.process_time()
+        spent["read"] += t1 - t0
+        if batch is None:
+            break
+        checked = validation.validate_batch(batch.lines, batch.values, cols)
+        t2 = time.process_time()
+        tables.staging_encode(cols, checked.frame, pg=True, first_row_id=rows + 1, plain=batch.plain)
+        spent["encode"] += time.process_time() - t2
+        spent["validate"] += t2 - t1
+        rows += checked.frame.height
+        plain = plain and batch.plain
+    return {"rows": rows, "plain": plain, **spent}
+
+
 def child(name: str, *args: str) -> dict:
     out = subprocess.run(  # noqa: S603  (our own script and generated arguments)
         [sys.executable, __file__, "--phase", name, *args],
@@ -337,17 +369,38 @@ def main() -> None:
         default=3,
         help="raw COPY and the PostgreSQL load, alternating, this many times; medians are reported",
     )
+    ap.add_argument(
+        "--loader-cpu",
+        action="store_true",
+        help="only the loader's CPU per phase (read, validate, encode), without a database; prints it",
+    )
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     ap.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     opts = ap.parse_args()
     if opts.phase:
-        fn = {"raw": phase_raw_copy, "setup": phase_setup, "load": phase_load, "xlsx": phase_make_xlsx}[
-            opts.phase
-        ]
+        fn = {
+            "raw": phase_raw_copy,
+            "setup": phase_setup,
+            "load": phase_load,
+            "xlsx": phase_make_xlsx,
+            "loader_cpu": phase_loader_cpu,
+        }[opts.phase]
         args = list(opts.args)
         if opts.phase == "xlsx":
             args[-1] = int(args[-1])
         print(json.dumps(fn(*args)))
+        return
+
+    if opts.loader_cpu:
+        with tempfile.TemporaryDirectory(prefix="gh_bench_") as tmp:
+            csv_path = Path(tmp) / "people.csv"
+            generate_csv(csv_path, opts.rows)
+            r = child("loader_cpu", str(csv_path), tmp)
+        per = 1_000_000 / max(r["rows"], 1)
+        print(
+            f"loader CPU per million rows ({r['rows']:,} rows, {'unquoted' if r['plain'] else 'quoted'} staging CSV): "
+            f"read {r['read'] * per:.2f} s, validate {r['validate'] * per:.2f} s, encode {r['encode'] * per:.2f} s"
+        )
         return
 
     load_start = os.getloadavg()[0]
