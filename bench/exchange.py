@@ -135,16 +135,22 @@ def setup(rows: int) -> dict:
     return {"token": token, "code": res.code, "table": table.table_name, "cols": by_code, "load_s": load_s}
 
 
-def serve(env: dict, workers: int, threads: int = 1) -> subprocess.Popen:
-    """gunicorn as the operator guide runs it: ``threads`` > 1 is the gthread worker (HTTP keep-alive),
-    1 the sync worker (a new connection per request)."""
-    worker_class = "gthread" if threads > 1 else "sync"
+def serve(env: dict, workers: int, threads: int = 1, server: str = "granian") -> subprocess.Popen:
+    """GovHub's server (``govhub.server``: granian, decision 0012), or gunicorn for comparison
+    (``threads`` > 1: the gthread worker with HTTP keep-alive; 1: the sync worker, a new connection
+    per request)."""
+    if server == "granian":
+        from govhub.server import argv
+
+        cmd = argv(f"127.0.0.1:{PORT}", workers, threads)
+    else:
+        worker_class = "gthread" if threads > 1 else "sync"
+        cmd = [str(ROOT / ".venv/bin/gunicorn"), "--chdir", str(ROOT / "src"), "govhub.wsgi:application",
+               "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", worker_class,
+               "--threads", str(threads), "--log-level", "warning", "--timeout", "300"]  # fmt: skip
     proc = subprocess.Popen(  # noqa: S603
-        [str(ROOT / ".venv/bin/gunicorn"), "--chdir", str(ROOT / "src"), "govhub.wsgi:application",
-         "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", worker_class,
-         "--threads", str(threads), "--log-level", "warning", "--timeout", "300"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        cmd, env={**env, "GOVHUB_LOG_LEVEL": "warning"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1)  # noqa: S310
@@ -253,7 +259,7 @@ def download(args, env: dict, info: dict) -> dict:
     headers = {"Authorization": f"Bearer {info['token']}", "X-Purpose": "data_check"}
     url = f"http://127.0.0.1:{PORT}/api/v1/exchange/{info['code']}/download?format=csv"
     copies, downloads = [], []
-    server = serve(env, 1)
+    server = serve(env, 1, server=args.server)
     try:
         pid = worker_pids(server.pid)[0]
         base_rss = peak_rss_mb(pid)
@@ -392,7 +398,16 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument(
-        "--threads", type=int, default=1, help="threads per worker; > 1 is gunicorn's gthread worker"
+        "--server",
+        choices=["granian", "gunicorn"],
+        default="granian",
+        help="granian: GovHub's server (govhub.server); gunicorn: for comparison",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker (granian's blocking threads; for gunicorn > 1 is the gthread worker)",
     )
     ap.add_argument("--connections", type=int, default=CONNECTIONS, help="connections wrk keeps open")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of bare view and query")
@@ -440,7 +455,7 @@ def main() -> None:
             "end\n"
         )
     c = args.connections
-    server = serve(env, args.workers, args.threads)
+    server = serve(env, args.workers, args.threads, args.server)
     try:
         auth = {"Authorization": f"Bearer {info['token']}", "X-Purpose": "data_check"}
         probe = urllib.request.Request(  # noqa: S310
@@ -475,16 +490,19 @@ def main() -> None:
         return
 
     dl = download(args, env, info)
-    server_kind = (
-        f"{args.workers} gthread workers × {args.threads} threads"
-        if args.threads > 1
-        else f"{args.workers} sync workers"
-    )
+    if args.server == "granian":
+        server_kind = (
+            f"granian (`govhub.server`, WSGI) {args.workers} workers × {args.threads} blocking thread(s)"
+        )
+    elif args.threads > 1:
+        server_kind = f"gunicorn {args.workers} gthread workers × {args.threads} threads"
+    else:
+        server_kind = f"gunicorn {args.workers} sync workers"
     ok = lambda b: "✅" if b else "❌"  # noqa: E731
     body = f"""## Exchange: online query and batch download (issue 7)
 
 Measured {perfdoc.now()} on {perfdoc.machine()} ({note}). PostgreSQL, {args.rows:,}-row resource,
-gunicorn {server_kind} with `DEBUG=False`, loaded by `wrk -t2 -c{c} -d{args.seconds}s` on
+{server_kind} with `DEBUG=False`, loaded by `wrk -t2 -c{c} -d{args.seconds}s` on
 loopback (wrk shares the 2 cores). `bench/exchange.py`. The online query is answered by
 the exchange gateway (`X-GovHub-Served-By: {served_by}`, decision 0008); every call of the run
 has its audit event ({audited:,} events for the {calls:,} calls wrk counted; the rest are

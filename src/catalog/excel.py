@@ -14,9 +14,6 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from accounts.models import Unit
 from core.errors import Invalid, PermissionDenied
@@ -85,6 +82,10 @@ def _labels(choices: Any) -> list[str]:
 
 def template_workbook() -> bytes:
     """The registration template with drop-down validation for every coded field."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     wb = Workbook()
     ws_r = wb.active
     ws_r.title = RESOURCE_SHEET
@@ -239,6 +240,8 @@ def parse_upload(*, data: bytes, provider: Unit) -> tuple[list[tuple[dict, list[
     """Parse and validate a filled template: ``([(fields, items)], errors)``."""
     if len(data) > MAX_IMPORT_BYTES:
         raise Invalid(CatalogError.EXCEL_TOO_MANY_ROWS, _("文件过大，请分批导入。"))
+    from openpyxl import load_workbook
+
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (BadZipFile, KeyError, InvalidFileException ...)
@@ -368,6 +371,8 @@ def _export_rows(queryset) -> Any:
 
 
 def export_xlsx(queryset, *, title: str = "目录") -> bytes:
+    from openpyxl import Workbook
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title[:31])
     ws.append(EXPORT_HEADER)

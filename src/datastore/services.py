@@ -38,7 +38,7 @@ from core.errors import Conflict, DomainError, Invalid, PermissionDenied
 from core.notify import notify
 from core.rules import Rule
 
-from . import conf, hooks, sources, tables, validation
+from . import conf, hooks, sources, tables
 from .errors import DatastoreError as E
 from .models import DataTable, Load, LoadMode, LoadReject, LoadSource, LoadStatus, SourceChange
 from .permissions import can_load
@@ -475,6 +475,8 @@ def _prepared(reader, cols, *, pg: bool, first_row_id: int | None, system: tuple
         return False
 
     def work() -> None:
+        from . import validation  # polars: loaded by the process that loads data, not by every web worker
+
         try:
             next_id = first_row_id
             for batch in reader.batches():

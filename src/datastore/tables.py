@@ -985,13 +985,18 @@ def _db_value(col: Column, value: Any) -> Any:
     return value
 
 
+def key_hash(key: str) -> str:
+    """The stored key of a row (``_gh_key_hash``): the key text itself when it is short (most
+    keys: a 身份证号 or 统一社会信用代码), else ``#`` + 31 hex digits of its BLAKE2b hash.
+    Stable across library versions (polars' own hash is not)."""
+    if len(key) <= 32 and not key.startswith("#"):
+        return key
+    return "#" + hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()[:31]
+
+
 def coerce(col: Column, value: Any) -> Any:
     """A filter value (often text from a query string) as the column's stored type, read the same
     way a loaded value is (dates in the Chinese spellings, identifiers compacted)."""
-    import polars as pl
-
-    from . import identifiers as ids
-
     if value is None or not isinstance(value, str):
         return value
     text = value.strip()
@@ -1008,6 +1013,11 @@ def coerce(col: Column, value: Any) -> Any:
         if t == DataType.DECIMAL:
             return Decimal(text)
         if t in (DataType.DATE, DataType.DATETIME):
+            # polars only here: a web worker that never parses a date filter does not load it (≈ 50 MB)
+            import polars as pl
+
+            from . import identifiers as ids
+
             parse = ids.parse_date if t == DataType.DATE else ids.parse_datetime
             parsed = pl.DataFrame({"v": [text]}).select(parse(pl.col("v"))).item()
             if parsed is None:
@@ -1055,8 +1065,6 @@ def _condition(name: str, col: Column | None, value: Any, params: list) -> str:
 def _key_hash_condition(col: Column, value: Any, params: list) -> str:
     """The same lookup by the row's key hash (``key_by_hash``): the value as validation keys it.
     Only narrows what ``_condition`` finds: a row whose key equals the value has its hash."""
-    from .validation import key_hash
-
     if isinstance(value, dict):
         value = value.get("in")
         if value is None:

@@ -9,7 +9,6 @@ are unknown are warnings only (never a rejection).
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -18,7 +17,7 @@ import polars as pl
 from catalog.models import DataType, IdentifierKind
 
 from . import identifiers as ids
-from .tables import Column
+from .tables import Column, key_hash
 
 _TRUE = ["1", "true", "t", "yes", "y", "是", "√", "对"]
 _FALSE = ["0", "false", "f", "no", "n", "否", "×", "错"]
@@ -109,15 +108,6 @@ def _convert(
             .otherwise(none)
         )
     return v, reason, None
-
-
-def key_hash(key: str) -> str:
-    """The stored key of a row (``_gh_key_hash``): the key text itself when it is short (most
-    keys: a 身份证号 or 统一社会信用代码), else ``#`` + 31 hex digits of its BLAKE2b hash.
-    Stable across library versions (polars' own hash is not)."""
-    if len(key) <= 32 and not key.startswith("#"):
-        return key
-    return "#" + hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()[:31]
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'govhub.sqlite3'}")
 # Persistent connections: opening a PostgreSQL connection per request (a backend fork) costs more
-# than most requests. Each gunicorn worker keeps one; health-checked before reuse.
+# than most requests. Each web server thread keeps one; health-checked before reuse.
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
