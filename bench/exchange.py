@@ -149,7 +149,7 @@ def serve(env: dict, workers: int, threads: int = 1, server: str = "granian") ->
                "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "--worker-class", worker_class,
                "--threads", str(threads), "--log-level", "warning", "--timeout", "300"]  # fmt: skip
     proc = subprocess.Popen(  # noqa: S603
-        cmd, env={**env, "GOVHUB_LOG_LEVEL": "warning"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        cmd, env={**env, "GOVHUB_LOG_LEVEL": "WARNING"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     for _ in range(100):
         try:

@@ -247,6 +247,6 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("GOVHUB_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": os.environ.get("GOVHUB_LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
