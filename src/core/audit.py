@@ -182,6 +182,19 @@ def _clean_details(value: Any, *, plain_only: bool = False) -> Any:
     """Keep only values every JSON encoder and both databases write the same way. With
     ``plain_only``, anything but JSON's own types (str, int, float, bool, None, list, dict with
     text keys) raises ``_NotPlain``."""
+    # the common exact types first (an audited read's details are little else); subclasses (enum
+    # members), floats and everything else take the general way below
+    kind = type(value)
+    if kind is str:
+        return value.replace("\x00", "") if "\x00" in value else value
+    if kind is int:
+        return value if -_INT64 <= value < _INT64 else str(value)
+    if value is None or kind is bool:
+        return value
+    if kind is dict and all(type(k) is str for k in value):
+        return {_clean_text(k): _clean_details(v, plain_only=plain_only) for k, v in value.items()}
+    if kind is list:
+        return [_clean_details(v, plain_only=plain_only) for v in value]
     if isinstance(value, str):
         return _clean_text(value if type(value) is str else str.__str__(value))  # enum members: their text
     if isinstance(value, dict):

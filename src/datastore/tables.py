@@ -1097,6 +1097,21 @@ def table_of(resource: Resource) -> DataTable | None:
     return DataTable.objects.filter(resource=resource).first()
 
 
+def _live_columns(table: DataTable, known: Sequence[Column]) -> tuple[dict[str, Column], Column | None]:
+    """The table's live columns by item code, and its key-by-hash column (``key_by_hash``). Kept on
+    the table object for the same columns and schema objects (the exchange gateway reuses both
+    from call to call); a new schema or column list is read afresh."""
+    kept = getattr(table, "_gh_live_columns", None)
+    if kept is not None and kept[0] is known and kept[1] is table.schema:
+        return kept[2], kept[3]
+    live = {e["item"] for e in table.schema if not e.get("removed")}
+    cols = {c.code: c for c in known if c.item_id in live}
+    keyed = {e["item"] for e in table.schema if e.get("key") and not e.get("removed")}
+    by_hash = key_by_hash([c for c in cols.values() if c.item_id in keyed])
+    table._gh_live_columns = (known, table.schema, cols, by_hash)
+    return cols, by_hash
+
+
 def select_sql(
     resource: Resource,
     columns: Sequence[str] | None = None,
@@ -1120,9 +1135,8 @@ def select_sql(
         table = table_of(resource)
     if table is None or not _known_table(table.table_name):
         return None
-    live = {e["item"] for e in table.schema if not e.get("removed")}
     known = columns_of(resource) if all_columns is None else all_columns
-    cols = {c.code: c for c in known if c.item_id in live}
+    cols, by_hash = _live_columns(table, known)
     unknown = [
         code
         for code in list(columns or []) + list(filters or {})
@@ -1131,8 +1145,6 @@ def select_sql(
     if unknown:
         raise Invalid(DatastoreError.UNKNOWN_COLUMNS, "未知信息项：" + "、".join(unknown))
     wanted = [cols[code] for code in (columns or list(cols)) if code != "_gh_row_id"]
-    keyed = {e["item"] for e in table.schema if e.get("key") and not e.get("removed")}
-    by_hash = key_by_hash([c for c in cols.values() if c.item_id in keyed])
     where, params = [], []
     for code, value in (filters or {}).items():
         if code == "_gh_row_id":

@@ -477,7 +477,7 @@ def _access(row: dict, purpose: str, detail: str) -> tuple[Any, dict]:
 
     if not (row["authenticates"] and row["has_scope"] and row["can_read"]) or row["resource_id"] is None:
         return None, {}
-    if purpose not in PurposeCategory.values or row["sharing_type"] == SharingType.NOT_SHARED:
+    if purpose not in _purposes(PurposeCategory) or row["sharing_type"] == SharingType.NOT_SHARED:
         return None, {}
     grants = [g for g in (_loads(row["grants"]) or []) if CHANNEL in (g[3] or [])]
     grants = [g for g in grants if not g[4] or row["client_id"] in g[4]]
@@ -494,6 +494,12 @@ def _access(row: dict, purpose: str, detail: str) -> tuple[Any, dict]:
         _BUILT[key] = built
     ctx, who = built
     return replace(ctx, purpose_detail=detail[:200]), {**who, "row": row}
+
+
+@functools.cache
+def _purposes(choices) -> frozenset[str]:
+    """The purpose codes (``PurposeCategory.values`` builds a new list at every use)."""
+    return frozenset(choices.values)
 
 
 #: What the objects built for one call depend on (everything but counters and "last used").

@@ -22,6 +22,13 @@ def test_plain_details_skip_the_round_trip_but_store_the_same_as_the_encoder_wou
             "kind": SharingType.CONDITIONAL,
         },
         {"text": "a\x00b", "nan": float("nan"), "huge": 1e16, 5: "int key"},
+        # the exact-type fast path's edges: 64-bit bounds, bools (ints to isinstance), NUL in a
+        # key, an enum member inside a list and as a key
+        {
+            "edges": [-(2**63), 2**63 - 1, 2**63, -(2**63) - 1, True, False, None, 0.1],
+            "nul\x00key": {"in\x00side": ["x\x00", SharingType.CONDITIONAL]},
+            SharingType.CONDITIONAL: [[], {}, ""],
+        },
     ):
         expected = _clean_details(json.loads(json.dumps(details, cls=DjangoJSONEncoder)))
         got = clean_details(details)
