@@ -51,7 +51,7 @@ run: static demo
 	@# stops the worker with it (no job control: everything stays in the terminal's process group).
 	@$(MANAGE) govhub_worker & WORKER=$$!; \
 	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
-	  $(VENV)/bin/python src/govhub/server.py --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-log
+	  $(VENV)/bin/python src/govhub/server.py --bind $(HOST):$(PORT) --workers 2 --threads 4 --kill-timeout 5 --access-log
 
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \

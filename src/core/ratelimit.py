@@ -1,4 +1,4 @@
-"""Fixed-window rate limits counted in the database, so every server process (gunicorn workers,
+"""Fixed-window rate limits counted in the database, so every server process (web workers,
 threads) shares one count per caller — a per-process cache would multiply the limit by the
 number of processes.
 

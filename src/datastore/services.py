@@ -462,6 +462,10 @@ def _prepared(reader, cols, *, pg: bool, first_row_id: int | None, system: tuple
     """(batch, checked, encoded) for every batch, read, validated and encoded by a worker thread
     while the caller writes the previous batch: polars and the database then use both cores.
     The worker touches no database connection; errors it meets are raised here, in order."""
+    # imported here, in the caller's thread (polars: loaded by the process that loads data, not by
+    # every web worker); a failing import fails the load instead of leaving the worker silent
+    from . import validation
+
     out: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -475,8 +479,6 @@ def _prepared(reader, cols, *, pg: bool, first_row_id: int | None, system: tuple
         return False
 
     def work() -> None:
-        from . import validation  # polars: loaded by the process that loads data, not by every web worker
-
         try:
             next_id = first_row_id
             for batch in reader.batches():

@@ -2,7 +2,7 @@
 
 It must give exactly the answer and the audit trail of the API view for every successful call,
 and hand every other call — refusals, bad input, the rate limit — to Django unchanged (S§31,
-S§35; DESIGN rule 2). Calls go through the real WSGI application, as gunicorn makes them."""
+S§35; DESIGN rule 2). Calls go through the real WSGI application, as the web server (granian) makes them."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ SERVED = "X-GovHub-Served-By"
 
 @pytest.fixture
 def wsgi():
-    """The application gunicorn runs (gateway + Django). Like Django's test client, keep the test's
+    """The application the web server runs (gateway + Django). Like Django's test client, keep the test's
     database connection open across requests."""
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)

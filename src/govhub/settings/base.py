@@ -154,6 +154,10 @@ CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = _env_bool("GOVHUB_SECURE_COOKIES", False)
+# Behind a reverse proxy that terminates HTTPS and sets X-Forwarded-Proto (and overwrites any the
+# client sent): requests count as secure (CSRF referer checks, absolute links in the API).
+if _env_bool("GOVHUB_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # 等保 level 3: idle sessions end (minutes, configurable).
 GOVHUB_SESSION_IDLE_MINUTES = int(os.environ.get("GOVHUB_SESSION_IDLE_MINUTES", "30"))
