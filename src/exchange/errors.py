@@ -6,6 +6,7 @@ class ExchangeError(str, Enum):
     NOT_SHARED = "exchange.not_shared"
     NOT_PUBLISHED = "exchange.not_published"
     WRONG_SHARING_TYPE = "exchange.wrong_sharing_type"
+    REVOKED_NEEDS_REVIEW = "exchange.revoked_needs_review"
     OWN_RESOURCE = "exchange.own_resource"
     BAD_ITEMS = "exchange.bad_items"
     BAD_CHANNELS = "exchange.bad_channels"

@@ -64,6 +64,21 @@ class AccessContext:
     purpose_detail: str = ""
 
 
+def access_needs_review(*, resource: Resource, unit_id: int | None) -> bool:
+    """Whether the unit's access to the resource goes through review (provider opinion and center
+    decision): a conditional resource, or an unconditional one whose grant to this unit was
+    revoked last (a revocation is the center's or the provider's act; obtaining the resource
+    again at once would undo it). A grant that simply expired does not count."""
+    if resource.sharing_type == SharingType.CONDITIONAL:
+        return True
+    last = (
+        Grant.objects.filter(resource=resource, consumer_id=unit_id)
+        .order_by("-id")
+        .values_list("status", flat=True)
+    ).first()
+    return resource.sharing_type == SharingType.UNCONDITIONAL and last == GrantStatus.REVOKED
+
+
 def published_resource_by_code(code: str) -> Resource:
     """A published resource by its code, or 404 (the public catalog shows the same)."""
     res = (

@@ -16,6 +16,7 @@ from core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from core.notify import notify
 from core.rules import Rule
 
+from . import selectors
 from .errors import ExchangeError
 from .models import AccessRequest, AccessRequestStatus, Grant, GrantStatus, PurposeCategory
 from .permissions import can_answer_as_provider, can_manage_grant, can_request_access, is_center_staff
@@ -105,6 +106,13 @@ def grant_obtain_unconditional(
     _check_resource_shareable(resource, by)
     if resource.sharing_type != SharingType.UNCONDITIONAL:
         raise Conflict(ExchangeError.WRONG_SHARING_TYPE, _("该资源为有条件共享，请通过共享申请办理。"))
+    if selectors.access_needs_review(resource=resource, unit_id=by.unit_id):
+        raise Conflict(
+            ExchangeError.REVOKED_NEEDS_REVIEW,
+            _(
+                "本单位对该资源的授权已被撤销，不能直接再次获取；如确需使用，请提交共享申请，经提供单位和数据资源中心审核。"
+            ),
+        )
     if Grant.objects.filter(resource=resource, consumer_id=by.unit_id, status=GrantStatus.SUSPENDED).exists():
         raise Conflict(
             ExchangeError.BAD_STATE,
@@ -164,7 +172,7 @@ def access_request_submit(
         raise PermissionDenied(ExchangeError.NOT_ALLOWED)
     resource = Resource.objects.select_for_update().get(pk=resource.pk)
     _check_resource_shareable(resource, by)
-    if resource.sharing_type != SharingType.CONDITIONAL:
+    if not selectors.access_needs_review(resource=resource, unit_id=by.unit_id):
         raise Conflict(ExchangeError.WRONG_SHARING_TYPE, _("该资源为无条件共享，可直接获取。"))
     items = _clean_items(resource, items)
     channels = _clean_channels(resource, channels)

@@ -82,12 +82,13 @@ class GrantDetailView(LoginRequiredMixin, NoNulMixin, View):
 class AccessApplyView(LoginRequiredMixin, NoNulMixin, View):
     """One page for both sharing types: unconditional → grant at once; conditional → request."""
 
-    def _ctx(self, resource, form):
-        return {
-            "resource": resource,
-            "form": form,
-            "conditional": resource.sharing_type == SharingType.CONDITIONAL,
-        }
+    def _ctx(self, resource, form, conditional: bool):
+        return {"resource": resource, "form": form, "conditional": conditional}
+
+    @staticmethod
+    def _reviewed(request, resource) -> bool:
+        """A request for review (conditional sharing, or an unconditional grant revoked last)."""
+        return selectors.access_needs_review(resource=resource, unit_id=request.user.unit_id)
 
     def get(self, request, code: str):
         resource = selectors.published_resource_by_code(code)
@@ -95,12 +96,15 @@ class AccessApplyView(LoginRequiredMixin, NoNulMixin, View):
             return render(request, "exchange/not_shared.html", {"resource": resource}, status=409)
         if not can_request_access(request.user):
             raise NotFound()
-        cls = AccessRequestForm if resource.sharing_type == SharingType.CONDITIONAL else ObtainForm
-        return render(request, "exchange/apply.html", self._ctx(resource, cls(resource=resource)))
+        conditional = self._reviewed(request, resource)
+        cls = AccessRequestForm if conditional else ObtainForm
+        return render(
+            request, "exchange/apply.html", self._ctx(resource, cls(resource=resource), conditional)
+        )
 
     def post(self, request, code: str):
         resource = selectors.published_resource_by_code(code)
-        conditional = resource.sharing_type == SharingType.CONDITIONAL
+        conditional = resource.sharing_type != SharingType.NOT_SHARED and self._reviewed(request, resource)
         cls = AccessRequestForm if conditional else ObtainForm
         form = cls(request.POST, resource=resource)
         if form.is_valid():
@@ -124,7 +128,7 @@ class AccessApplyView(LoginRequiredMixin, NoNulMixin, View):
                 return redirect("exchange:grant-detail", pk=grant.pk)
             except DomainError as exc:
                 form.add_error(None, exc.message)
-        return render(request, "exchange/apply.html", self._ctx(resource, form), status=400)
+        return render(request, "exchange/apply.html", self._ctx(resource, form, conditional), status=400)
 
 
 class AccessRequestListView(LoginRequiredMixin, NoNulMixin, View):

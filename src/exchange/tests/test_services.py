@@ -330,3 +330,38 @@ def test_record_access_lookup_is_for_auditors_checks_input_and_is_audited_s35(co
     assert not AuditEvent.objects.filter(action="exchange.who_accessed").exists()
     assert services.record_access_lookup(user=auditor, identifier="430102199001011234") == []
     assert AuditEvent.objects.filter(action="exchange.who_accessed", actor=auditor).count() == 1
+
+
+def test_a_revoked_unconditional_grant_is_not_obtained_again_at_once_but_through_review(
+    provider, consumer, reviewer, make_unit, make_user
+):
+    """A revocation (the center's or the provider's act) would be undone if the unit could obtain
+    the unconditional resource again at once: after it, the unit applies and the request is
+    reviewed (provider opinion, center decision). Other units, and an expired grant, are not
+    affected."""
+    from exchange.errors import ExchangeError
+
+    res = published_resource(provider=provider)  # unconditional
+    grant = _obtain(res, consumer)
+    with pytest.raises(Conflict) as refused:
+        _submit(res, consumer)  # no request for an unconditional resource while nothing was revoked
+    assert refused.value.code == ExchangeError.WRONG_SHARING_TYPE.value
+
+    services.grant_revoke(grant=grant, by=reviewer, reason="超范围使用")
+    with pytest.raises(Conflict) as refused:
+        _obtain(res, consumer)
+    assert refused.value.code == ExchangeError.REVOKED_NEEDS_REVIEW.value
+    assert "提交共享申请" in refused.value.message
+    assert Grant.objects.filter(resource=res, consumer=consumer.unit).count() == 1  # nothing new
+    assert selectors.access_needs_review(resource=res, unit_id=consumer.unit_id)
+
+    req = _submit(res, consumer)
+    assert req.status == AccessRequestStatus.PROVIDER_OPINION
+
+    other = make_user(unit=make_unit(name="芙蓉区人社局"), roles=[Role.UNIT_USER])
+    assert _obtain(res, other).status == GrantStatus.ACTIVE
+
+    # a grant that ran out (not revoked) is obtained again directly
+    third = make_user(unit=make_unit(name="芙蓉区卫健局"), roles=[Role.UNIT_USER])
+    Grant.objects.filter(pk=_obtain(res, third).pk).update(status=GrantStatus.EXPIRED)
+    assert _obtain(res, third).status == GrantStatus.ACTIVE

@@ -109,3 +109,56 @@ def test_who_accessed_page_is_for_auditors_only(client, consumer, make_user, mak
     assert resp.status_code == 200 and "没有单位取得过该记录" in resp.content.decode()
     client.force_login(consumer)
     assert client.get("/exchange/record-access/?identifier=430102199001011234").status_code == 403
+
+
+def test_after_a_revocation_the_apply_page_of_an_unconditional_resource_is_a_request_for_review(
+    client, provider, consumer, make_user, center
+):
+    from exchange import services
+
+    res = published_resource(provider=provider)
+    grant = services.grant_obtain_unconditional(
+        resource=res, by=consumer, items=["sfzh"], purpose_category="data_check", purpose="低保资格核对",
+        channels=["online_query"],
+    )  # fmt: skip
+    services.grant_revoke(
+        grant=grant, by=make_user(unit=center, roles=[Role.CENTER_REVIEWER]), reason="超范围使用"
+    )
+    client.force_login(consumer)
+    page = client.get(f"/exchange/apply/{res.code}/").content.decode()
+    assert "授权已被撤销" in page and "提交申请" in page and 'name="basis"' in page
+    resp = client.post(
+        f"/exchange/apply/{res.code}/",
+        {
+            "items": ["sfzh"],
+            "purpose_category": "data_check",
+            "purpose": "低保资格复核",
+            "basis": "《社会救助暂行办法》第十一条",
+            "channels": ["online_query"],
+        },
+    )
+    req = AccessRequest.objects.get()
+    assert resp.status_code == 302 and resp["Location"] == f"/exchange/requests/{req.pk}/"
+    assert Grant.objects.filter(resource=res).count() == 1  # the revoked one; nothing obtained
+
+
+def test_the_api_refuses_to_obtain_again_after_a_revocation_409_and_keeps_nothing(
+    api, provider, consumer, make_user, center
+):
+    from exchange import services
+
+    res = published_resource(provider=provider)
+    body = {"resource": res.code, "items": ["sfzh"], "purpose_category": "data_check", "purpose": "低保资格核对",
+            "channels": ["online_query"]}  # fmt: skip
+    api.force_authenticate(consumer)
+    first = api.post("/api/v1/exchange/grants/obtain/", body, format="json")
+    assert first.status_code == 201, first.json()
+    services.grant_revoke(
+        grant=Grant.objects.get(pk=first.json()["id"]),
+        by=make_user(unit=center, roles=[Role.CENTER_REVIEWER]),
+        reason="超范围使用",
+    )
+    again = api.post("/api/v1/exchange/grants/obtain/", body, format="json")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "exchange.revoked_needs_review"
+    assert Grant.objects.filter(resource=res).count() == 1
