@@ -87,7 +87,8 @@ class AccessApplyView(LoginRequiredMixin, NoNulMixin, View):
 
     @staticmethod
     def _reviewed(request, resource) -> bool:
-        """A request for review (conditional sharing, or an unconditional grant revoked last)."""
+        """A request for review (conditional sharing, or an unconditional grant revoked last);
+        False for a resource that is not shared (the service refuses it either way)."""
         return selectors.access_needs_review(resource=resource, unit_id=request.user.unit_id)
 
     def get(self, request, code: str):
@@ -104,7 +105,7 @@ class AccessApplyView(LoginRequiredMixin, NoNulMixin, View):
 
     def post(self, request, code: str):
         resource = selectors.published_resource_by_code(code)
-        conditional = resource.sharing_type != SharingType.NOT_SHARED and self._reviewed(request, resource)
+        conditional = self._reviewed(request, resource)
         cls = AccessRequestForm if conditional else ObtainForm
         form = cls(request.POST, resource=resource)
         if form.is_valid():

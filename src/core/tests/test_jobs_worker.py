@@ -118,16 +118,9 @@ def main() -> None:
     admin = _create_postgres_db(url) if url.startswith("postgres") else None
     workers: list[subprocess.Popen] = []
     try:
-        import django
+        from core.tests.processes import build_schema
 
-        django.setup()
-        from django.apps import apps
-        from django.conf import settings
-        from django.core.management import call_command
-
-        # Build the schema from the models, as the test suite does (--no-migrations).
-        settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
-        call_command("migrate", run_syncdb=True, verbosity=0)
+        build_schema()
 
         from django.db import close_old_connections
         from django_tasks_db.models import DBTaskResult

@@ -60,18 +60,12 @@ def _world(env: dict) -> dict:
 
 
 def world_driver() -> None:
-    import django
+    from core.tests.processes import build_schema
 
-    django.setup()
+    build_schema()
     from datetime import timedelta
 
-    from django.apps import apps
-    from django.conf import settings
-    from django.core.management import call_command
     from django.utils import timezone
-
-    settings.MIGRATION_MODULES = {a.label: None for a in apps.get_app_configs()}
-    call_command("migrate", run_syncdb=True, verbosity=0)
 
     from accounts import services as accounts
     from accounts.roles import Role

@@ -25,8 +25,9 @@ def test_kept_for_the_same_objects_and_read_afresh_for_a_new_schema_or_column_li
     cols, by_hash = tables._live_columns(table, known)
     assert list(cols) == ["sfzh", "xm"] and by_hash is None
 
-    # another column list for a schema keyed by item 2
-    table.schema = [{"item": 1}, {"item": 2, "key": True}]
+    # another column list for the same schema object: read afresh
     other = [_col(1, "sfzh"), _col(2, "name", key=True)]
     cols, by_hash = tables._live_columns(table, other)
-    assert list(cols) == ["sfzh", "name"] and by_hash is other[1]
+    assert list(cols) == ["sfzh", "name"] and by_hash is None  # the schema marks no key
+    table.schema = [{"item": 1}, {"item": 2, "key": True}]
+    assert tables._live_columns(table, other)[1] is other[1]

@@ -365,3 +365,42 @@ def test_a_revoked_unconditional_grant_is_not_obtained_again_at_once_but_through
     third = make_user(unit=make_unit(name="芙蓉区卫健局"), roles=[Role.UNIT_USER])
     Grant.objects.filter(pk=_obtain(res, third).pk).update(status=GrantStatus.EXPIRED)
     assert _obtain(res, third).status == GrantStatus.ACTIVE
+
+
+def test_after_a_revocation_only_the_units_consumers_may_apply_and_nobody_obtains_it_directly(
+    provider, consumer, reviewer, provider_officer, make_user
+):
+    """The review path opened by a revocation keeps every refusal of the request path: a user
+    without a consumer role, and the provider itself, are refused; a colleague of the revoked
+    unit cannot obtain the resource directly either (the revocation is the unit's)."""
+    from exchange.errors import ExchangeError
+
+    res = published_resource(provider=provider)
+    services.grant_revoke(grant=_obtain(res, consumer), by=reviewer, reason="超范围使用")
+
+    auditor = make_user(unit=consumer.unit, roles=[Role.AUDITOR])
+    with pytest.raises(PermissionDenied):
+        _submit(res, auditor)
+    with pytest.raises(Invalid) as own:
+        _submit(res, provider_officer)
+    assert own.value.code == ExchangeError.OWN_RESOURCE.value
+    colleague = make_user(unit=consumer.unit, roles=[Role.DATA_OFFICER])
+    with pytest.raises(Conflict) as refused:
+        _obtain(res, colleague)
+    assert refused.value.code == ExchangeError.REVOKED_NEEDS_REVIEW.value
+
+
+def test_a_request_after_revocation_approved_by_review_gives_a_live_grant_again(
+    provider, consumer, reviewer, provider_officer
+):
+    res = published_resource(provider=provider)
+    services.grant_revoke(grant=_obtain(res, consumer), by=reviewer, reason="超范围使用")
+    req = _submit(res, consumer)
+    req = services.access_request_provider_opinion(
+        access_request=req, by=provider_officer, agrees=True, opinion="同意，限核对用途"
+    )
+    req = services.access_request_decide(access_request=req, by=reviewer, approve=True)
+    assert req.status == AccessRequestStatus.APPROVED
+    live = Grant.objects.filter(resource=res, consumer=consumer.unit, status=GrantStatus.ACTIVE)
+    assert live.count() == 1
+    assert not selectors.access_needs_review(resource=res, unit_id=consumer.unit_id)
