@@ -10,6 +10,10 @@ Uses its own database ``gh_bench_exchange`` (dropped and re-created), never the 
 
     .venv/bin/python bench/exchange.py [--rows 1000000] [--seconds 20] [--no-write] [--only query|download]
     .venv/bin/python bench/exchange.py --only instructions [--rows 100000]
+    .venv/bin/python bench/exchange.py --only statements
+
+``--only statements`` reads the database backend's CPU per statement of an online query (lookup,
+row query, audit insert) and the gateway's own CPU per call, in process; it writes its own section.
 
 ``--only instructions`` counts the CPU instructions the gateway's Python code spends per online
 query (``valgrind --tool=callgrind``, in process, no server): a figure that does not move with
@@ -343,16 +347,117 @@ def gateway_calls(path: str, n: int) -> None:
 
     info = json.loads(Path(path).read_text())
     django.setup()
+    for i in range(n):
+        _one_call(info, info["keys"][i % len(info["keys"])])
+
+
+def _one_call(info: dict, key: str) -> None:
+    """One online query through ``exchange.gateway.serve`` in process, as the server would make it."""
     from exchange import gateway
 
-    for i in range(n):
-        environ = {
-            "REQUEST_METHOD": "GET", "PATH_INFO": f"/api/v1/exchange/{info['code']}/records",
-            "QUERY_STRING": f"sfzh={info['keys'][i % len(info['keys'])]}", "HTTP_X_PURPOSE": "data_check",
-            "HTTP_AUTHORIZATION": f"Bearer {info['token']}", "HTTP_HOST": "127.0.0.1", "REMOTE_ADDR": "127.0.0.1",
-        }  # fmt: skip
-        if gateway.serve(environ, info["code"]) is None:
-            raise SystemExit("the gateway handed a call to Django")
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": f"/api/v1/exchange/{info['code']}/records",
+        "QUERY_STRING": f"sfzh={key}", "HTTP_X_PURPOSE": "data_check",
+        "HTTP_AUTHORIZATION": f"Bearer {info['token']}", "HTTP_HOST": "127.0.0.1", "REMOTE_ADDR": "127.0.0.1",
+    }  # fmt: skip
+    if gateway.serve(environ, info["code"]) is None:
+        raise SystemExit("the gateway handed a call to Django")
+    gateway._end_request()
+
+
+def statement_costs(path: str, n: int) -> None:
+    """Child process: the database backend's CPU per statement of an online query (its /proc
+    entry, read around each statement the gateway runs) over ``n`` calls with other keys, the
+    gateway's own CPU per call, and the same three statements repeated in a tight loop. Prints JSON."""
+    import json
+
+    import django
+
+    info = json.loads(Path(path).read_text())
+    django.setup()
+    from django.db import connection
+
+    from exchange import gateway
+
+    for key in info["keys"][:50]:  # warm: prepared statements, the objects built per caller
+        _one_call(info, key)
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend = [cur.fetchone()[0]]
+    spent = {"lookup": 0.0, "rows": 0.0, "audit": 0.0}
+    seen: dict[str, tuple[str, list]] = {}
+    run = gateway._prepared
+
+    def timed(db, sql, params):
+        kind = "lookup" if "rl AS" in sql else ("audit" if "ev AS" in sql else "rows")
+        seen[kind] = (sql, list(params))
+        before = cpu_seconds(backend)
+        try:
+            return run(db, sql, params)
+        finally:
+            spent[kind] += cpu_seconds(backend) - before
+
+    gateway._prepared = timed
+    keys = info["keys"][50 : 50 + n]
+    db0, own0 = cpu_seconds(backend), time.process_time()
+    for key in keys:
+        _one_call(info, key)
+    db_total, own = cpu_seconds(backend) - db0, time.process_time() - own0
+    gateway._prepared = run
+    loop = {}
+    raw = connection.connection
+    for kind, (sql, params) in seen.items():
+        with raw.cursor() as cur:
+            before = cpu_seconds(backend)
+            for _ in range(len(keys)):
+                cur.execute(sql, params, prepare=True)
+                cur.fetchall()
+            loop[kind] = (cpu_seconds(backend) - before) / len(keys) * 1e6
+    per = {k: v / len(keys) * 1e6 for k, v in spent.items()}
+    print(json.dumps({"calls": len(keys), "db_us": per, "db_total_us": db_total / len(keys) * 1e6,
+                      "gateway_us": own / len(keys) * 1e6, "loop_us": loop}))  # fmt: skip
+
+
+def statements(args, info: dict) -> None:
+    """Where an online query's database time goes, statement by statement (decision 0008)."""
+    import json
+
+    calls = 3000
+    keys = [id_card(random.randrange(args.rows)) for _ in range(calls + 50)]  # noqa: S311
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"code": info["code"], "token": info["token"], "keys": keys}, f)
+    try:
+        out = sh(sys.executable, __file__, "--statements", f.name, str(calls)).stdout
+    finally:
+        Path(f.name).unlink()
+    r = json.loads(out.strip().splitlines()[-1])
+    db, loop = r["db_us"], r["loop_us"]
+    rows = "\n".join(
+        f"| {label} | {db[k]:.0f} µs | {loop.get(k, 0):.0f} µs |"
+        for k, label in (("lookup", "lookup: token, client, unit, role, resource, items, grants + the rate count"),
+                         ("rows", "row query (`datastore.tables.select_rows`)"),
+                         ("audit", "audit event + record-access hashes, committed")))  # fmt: skip
+    body = f"""## Exchange gateway: database CPU per statement of an online query (issue 7)
+
+Measured {perfdoc.now()} on {perfdoc.machine()}. `bench/exchange.py --only statements`: one
+process answers {r["calls"]:,} online queries by 身份证号 (random keys, {args.rows:,}-row resource)
+through `exchange.gateway.serve`, no HTTP; the PostgreSQL backend's user + system CPU is read from
+its `/proc` entry around each statement (clock ticks: a sum over many calls, not one call's figure).
+The last column repeats one call's three statements in a tight loop (warm caches, the same key).
+
+| statement | backend CPU per call | the same statement repeated |
+|---|---:|---:|
+{rows}
+| all statements of a call | {r["db_total_us"]:.0f} µs | — |
+| the gateway's own process (Python, psycopg) per call | {r["gateway_us"]:.0f} µs | — |
+
+A call costs what its statements do on cold caches (the table is larger than the default
+`shared_buffers`), not the round trips: folding the row query into the lookup saved nothing
+(decision 0008).
+"""
+    if not args.no_write:
+        perfdoc.write_section("exchange_statements", body)
+    print(body)
 
 
 def instructions(args, info: dict) -> None:
@@ -414,17 +519,21 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
         "--only",
-        choices=["query", "download", "instructions"],
-        help="measure one part (instructions: writes its section)",
+        choices=["query", "download", "instructions", "statements"],
+        help="measure one part (instructions, statements: write their own sections)",
     )
     ap.add_argument("--calls", nargs=2, metavar=("FILE", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--statements", nargs=2, metavar=("FILE", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.calls:
         gateway_calls(args.calls[0], int(args.calls[1]))
         return
+    if args.statements:
+        statement_costs(args.statements[0], int(args.statements[1]))
+        return
     if args.only == "instructions" and not shutil.which("valgrind"):
         raise SystemExit("valgrind is needed: apt-get install valgrind")
-    if args.only not in ("download", "instructions") and not shutil.which("wrk"):
+    if args.only not in ("download", "instructions", "statements") and not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     env = {
         **os.environ,
@@ -443,6 +552,9 @@ def main() -> None:
         return
     if args.only == "instructions":
         instructions(args, info)
+        return
+    if args.only == "statements":
+        statements(args, info)
         return
 
     # 1. online query vs the bare view, same server
